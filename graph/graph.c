@@ -496,12 +496,29 @@ uint64_t tsoI_hash(tsoI_Graph *g) {
     nh[order[k]] = v;
     for (int i = 0; i < nd->nout; i++) th[TSO_OUT(g, nd, i)] = mix(v, (uint64_t)i + 1);
   }
+  /* only nodes an output depends on count: walk back from the outputs */
   uint64_t *ms = malloc(((size_t)cnt + 1) * sizeof *ms);
-  if (!ms) goto done;
-  for (int32_t k = 0; k < cnt; k++) ms[k] = nh[order[k]];
-  qsort(ms, (size_t)cnt, sizeof *ms, cmp_u64);
-  h = XXH3_64bits(ms, (size_t)cnt * sizeof *ms);
+  unsigned char *reach = calloc((size_t)g->nt + 1, 1);
+  if (!ms || !reach) {
+    free(ms);
+    free(reach);
+    goto done;
+  }
+  for (int32_t i = 0; i < g->noutputs; i++) reach[g->outputs[i]] = 1;
+  int32_t nms = 0;
+  for (int32_t k = cnt - 1; k >= 0; k--) {
+    const tsoI_Node *nd = &g->n[order[k]];
+    int used = 0;
+    for (int i = 0; i < nd->nout && !used; i++) used = reach[TSO_OUT(g, nd, i)];
+    if (!used) continue;
+    ms[nms++] = nh[order[k]];
+    for (int i = 0; i < nd->nin; i++)
+      if (TSO_IN(g, nd, i) >= 0) reach[TSO_IN(g, nd, i)] = 1;
+  }
+  qsort(ms, (size_t)nms, sizeof *ms, cmp_u64);
+  h = XXH3_64bits(ms, (size_t)nms * sizeof *ms);
   free(ms);
+  free(reach);
   for (int32_t i = 0; i < g->noutputs; i++) h = mix(h, th[g->outputs[i]]);
   h = mix(h, (uint64_t)g->noutputs);
 done:

@@ -1,0 +1,44 @@
+#!/usr/bin/env python3
+"""Writes malformed ONNX models for the CLI tests into a folder.
+
+Each is wrong in one way a user's file can be: a cycle, a dangling name,
+mismatched element types, an absurd dimension, initializer data that does
+not match its shape, a name written twice. (Truncated and garbage files are
+made by the shell test itself.)
+"""
+import sys
+
+import onnx
+from onnx import TensorProto, helper
+
+
+def model(nodes, inputs, outputs, inits=()):
+    g = helper.make_graph(nodes, "bad", inputs, outputs, list(inits))
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def vi(name, dims, t=TensorProto.FLOAT):
+    return helper.make_tensor_value_info(name, t, dims)
+
+
+def main(out):
+    x = vi("x", [2, 3])
+    y = vi("y", [2, 3])
+    bad = {
+        "cycle": model([helper.make_node("Relu", ["b"], ["a"]), helper.make_node("Add", ["x", "a"], ["b"])],
+                       [x], [vi("b", [2, 3])]),
+        "dangling": model([helper.make_node("Add", ["x", "nowhere"], ["y"])], [x], [y]),
+        "types": model([helper.make_node("Add", ["x", "i"], ["y"])], [x, vi("i", [2, 3], TensorProto.INT64)], [y]),
+        "absurd_dim": model([helper.make_node("Relu", ["x"], ["y"])], [vi("x", [2, 10**15])], [y]),
+        "bad_init": model([helper.make_node("Add", ["x", "w"], ["y"])], [x], [y],
+                          [helper.make_tensor("w", TensorProto.FLOAT, [2, 3], b"\0" * 8, raw=True)]),
+        "twice": model([helper.make_node("Relu", ["x"], ["y"]), helper.make_node("Tanh", ["x"], ["y"])], [x], [y]),
+        "no_output": model([helper.make_node("Relu", ["x"], ["r"])], [x], [vi("missing", [2, 3])]),
+    }
+    for name, m in bad.items():
+        with open(f"{out}/{name}.onnx", "wb") as f:
+            f.write(m.SerializeToString())
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# test_cli.sh -- end-to-end tests of taso-opt: help and usage errors, the
+# bundled example (checked again in onnxruntime when it is installed), the
+# JSON summary, and malformed inputs: each must give one clear error line, a
+# documented non-zero exit status and no output file.
+#   test_cli.sh TASO_OPT SOURCE_DIR WORK_DIR
+set -u
+opt=$1 src=$2 work=$3
+rm -rf "$work" && mkdir -p "$work"
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+expect_exit() { # expected-status description command...
+  local want=$1 what=$2; shift 2
+  "$@" >"$work/out.txt" 2>"$work/err.txt"
+  local got=$?
+  [ "$got" -eq "$want" ] || { fail "$what: exit $got, expected $want"; cat "$work/err.txt"; }
+}
+
+expect_exit 0 "--help" "$opt" --help
+grep -q "exit status" "$work/out.txt" || fail "--help does not document the exit status"
+expect_exit 1 "no arguments" "$opt"
+expect_exit 1 "unknown option" "$opt" --frobnicate a b
+expect_exit 1 "bad --shape" "$opt" --shape nonsense "$src/data/example.onnx" "$work/x.onnx"
+expect_exit 2 "missing input" "$opt" "$work/none.onnx" "$work/x.onnx"
+
+# the bundled example
+expect_exit 0 "example" "$opt" --seed 7 "$src/data/example.onnx" "$work/example.opt.onnx"
+[ -s "$work/example.opt.onnx" ] || fail "example: no output"
+grep -q "seed 7" "$work/out.txt" || fail "example: seed not printed"
+grep -q "check      passed" "$work/out.txt" || { fail "example: check did not pass"; cat "$work/out.txt"; }
+expect_exit 0 "example --json" "$opt" --json --seed 3 "$src/data/example.onnx" "$work/example2.opt.onnx"
+python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['check']['status']=='passed' and d['nodes_after'] < d['nodes_before'], d" \
+  "$work/out.txt" || fail "example --json: bad JSON summary"
+expect_exit 0 "example --quiet" "$opt" --quiet "$src/data/example.onnx" "$work/example3.opt.onnx"
+[ ! -s "$work/out.txt" ] || fail "--quiet printed something"
+cmp -s "$work/example.opt.onnx" "$work/example3.opt.onnx" || fail "output depends on the seed or run"
+
+if python3 -c "import onnxruntime" 2>/dev/null; then
+  python3 "$src/bench/ort_compare.py" "$src/data/example.onnx" "$work/example.opt.onnx" --seed 11 \
+    >"$work/ort.txt" 2>&1 || { fail "example: onnxruntime disagrees"; cat "$work/ort.txt"; }
+else
+  echo "note: onnxruntime not installed; the ORT oracle check of the example is skipped"
+fi
+
+# malformed inputs: exit 2, one line on stderr, no output file
+head -c 200 "$src/data/example.onnx" >"$work/truncated.onnx"
+head -c 4096 /dev/urandom >"$work/garbage.onnx"
+: >"$work/empty.onnx"
+python3 "$src/tests/make_bad_models.py" "$work" || fail "cannot make the malformed models"
+for b in truncated garbage empty cycle dangling types absurd_dim bad_init twice no_output; do
+  rm -f "$work/bad.out.onnx"
+  expect_exit 2 "malformed $b" "$opt" "$work/$b.onnx" "$work/bad.out.onnx"
+  [ ! -e "$work/bad.out.onnx" ] || fail "malformed $b: an output file was written"
+  lines=$(wc -l <"$work/err.txt")
+  [ "$lines" -eq 1 ] || { fail "malformed $b: $lines lines on stderr, expected one"; cat "$work/err.txt"; }
+  grep -q "^taso-opt: error: " "$work/err.txt" || fail "malformed $b: no 'error:' line"
+done
+
+# an output that cannot be written: exit 4, nothing left behind
+expect_exit 4 "unwritable output" "$opt" "$src/data/example.onnx" "$work/no/such/dir/out.onnx"
+[ -z "$(ls -A "$work/no" 2>/dev/null)" ] || fail "unwritable output: something was left behind"
+
+if [ $fails -ne 0 ]; then echo "test_cli: $fails failure(s)"; exit 1; fi
+echo "test_cli: ok"
