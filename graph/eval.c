@@ -65,9 +65,8 @@ static tso_status run_node(tsoI_Graph *g, int32_t id, tsoO_Value *vals, tsoO_Val
   }
   for (int k = 0; k < nd->nin; k++) {
     int32_t t = TSO_IN(g, nd, k);
-    if (t < 0) {
+    if (t < 0) { /* an absent optional input: the all-zero value */
       memset(&in[k], 0, sizeof in[k]);
-      in[k].shape.rank = -1;
       continue;
     }
     if (!vals[t].data) {

@@ -23,10 +23,7 @@
 static tsoO_Value view(const tsoI_Graph *g, int32_t t) {
   tsoO_Value v;
   memset(&v, 0, sizeof v);
-  if (t < 0) {
-    v.shape.rank = -1;
-    return v;
-  }
+  if (t < 0) return v; /* an absent optional input: the all-zero value */
   const tsoI_Tensor *x = &g->t[t];
   v.dtype = x->dtype;
   v.shape = x->shape;
@@ -45,8 +42,9 @@ static void describe(const tsoI_Graph *g, int32_t i, char *buf, size_t n) {
 /* Tries to compute node nd's outputs now (all inputs known, results small). */
 static tso_status fold(tsoI_Graph *g, const tsoI_Node *nd, const tsoO_Info *oi, tsoO_Value *in,
                        tsoO_Value *out) {
+  /* Shape needs only its input's shape; everything else needs values */
   for (int k = 0; k < nd->nin; k++)
-    if (TSO_IN(g, nd, k) >= 0 && !in[k].data) return TSO_OK;
+    if (TSO_IN(g, nd, k) >= 0 && !in[k].data && nd->op != TSO_OP_SHAPE) return TSO_OK;
   for (int k = 0; k < nd->nout; k++) {
     int64_t ne = tsoO_numel(&out[k].shape);
     if (ne < 0 || ne > FOLD_MAX_ELEMS || !tsoO_dtype_size(out[k].dtype)) return TSO_OK;

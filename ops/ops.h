@@ -15,6 +15,9 @@
 **     non-NULL (constants), and validates every parameter it uses.
 **   - eval() is only called after infer() succeeded for the same inputs and
 **     the caller allocated each output buffer for the inferred shape.
+**   - an absent optional input (ONNX name "") is passed as the all-zero
+**     value (dtype TSO_DT_UNDEFINED, rank 0, data NULL), or is beyond nin;
+**     a present input of unknown type has dtype 0 and rank -1.
 */
 #ifndef TSO_OPS_H
 #define TSO_OPS_H
@@ -71,13 +74,14 @@ typedef union tsoO_Params {
   } win;
   struct { int32_t trans_a, trans_b; float alpha, beta; } gemm;
   struct { int32_t axis; int32_t legacy; } axis; /* CONCAT, SOFTMAX (legacy: opset<13 2-D coercion), FLATTEN, GATHER */
-  struct { int32_t axis, nsizes; int32_t sizes[24]; } split; /* nsizes 0: equal parts or the 'split' input */
+  struct { int32_t axis, nsizes; int32_t sizes[24]; } split; /* nsizes 0: equal parts or the 'split' input, and sizes[0] = number of outputs (for opset 18 num_outputs) */
   struct { int32_t n; int32_t perm[TSO_MAX_RANK]; } transpose; /* n 0: reverse */
   struct { int32_t naxes; int32_t axes[TSO_MAX_RANK]; int32_t keepdims, noop_empty, has_axes; } axes; /* REDUCEMEAN, SQUEEZE, UNSQUEEZE (attribute form) */
   struct { int32_t axis; float epsilon; } norm; /* LAYERNORM, BATCHNORM (axis unused) */
   struct { int32_t mode; int32_t npads; int32_t pads[2 * TSO_MAX_RANK]; float value; } pad; /* npads 0: from input */
   struct { int32_t start, end, has_end; } shape;
   struct { float ratio; } dropout;
+  struct { int32_t allowzero; } reshape;
   struct { int32_t kh, kw; } enlarge;            /* target kernel size */
   struct { int32_t rank; int32_t dims[TSO_MAX_RANK]; } cgen; /* CONST_* generators: output shape */
   struct { int32_t nexplicit; } opaque;          /* inputs beyond nexplicit are implicit (subgraph captures) */
@@ -156,6 +160,10 @@ int64_t tsoO_numel(const tsoO_Shape *s);
 int tsoO_shape_known(const tsoO_Shape *s);
 /* Formats a shape as "1x3x224x224" ("?" for unknown dims, "[]" for scalars). */
 char *tsoO_shape_str(const tsoO_Shape *s, char *buf, size_t n);
+/* Numpy broadcasting of a and b into *out (may alias a or b); unknown rank
+** gives unknown rank; an unknown dim against 1 stays unknown, against n
+** becomes n; TSO_ERR_SHAPE naming both shapes otherwise. */
+tso_status tsoO_broadcast_shape(const tsoO_Shape *a, const tsoO_Shape *b, tsoO_Shape *out, char *err);
 /* Attribute lookup by name, NULL if absent. */
 const tsoO_Attr *tsoO_attr_find(const tsoO_Attr *a, int na, const char *name);
 /* Formats an error into err (TSO_ERRMAX bytes) and returns st. */

@@ -28,7 +28,8 @@ name, a, b = sys.argv[1:]
 t = json.load(open(a))
 try:
     o = json.load(open(b))
-    oa, orr = o.get("max_abs"), o.get("max_rel")
+    oa = max(x["max_abs"] for x in o["outputs"])
+    orr = max(x["max_rel"] for x in o["outputs"])
 except Exception:
     oa = orr = None
 fmt = lambda v: "-" if v is None else "%.3g" % v

@@ -21,6 +21,16 @@ def vi(name, dims, t=TensorProto.FLOAT):
     return helper.make_tensor_value_info(name, t, dims)
 
 
+def short_tensor(name, dims, nbytes):
+    """A float initializer whose raw data is shorter than its shape says."""
+    t = TensorProto()
+    t.name = name
+    t.data_type = TensorProto.FLOAT
+    t.dims.extend(dims)
+    t.raw_data = b"\0" * nbytes
+    return t
+
+
 def main(out):
     x = vi("x", [2, 3])
     y = vi("y", [2, 3])
@@ -31,7 +41,7 @@ def main(out):
         "types": model([helper.make_node("Add", ["x", "i"], ["y"])], [x, vi("i", [2, 3], TensorProto.INT64)], [y]),
         "absurd_dim": model([helper.make_node("Relu", ["x"], ["y"])], [vi("x", [2, 10**15])], [y]),
         "bad_init": model([helper.make_node("Add", ["x", "w"], ["y"])], [x], [y],
-                          [helper.make_tensor("w", TensorProto.FLOAT, [2, 3], b"\0" * 8, raw=True)]),
+                          [short_tensor("w", [2, 3], 8)]),
         "twice": model([helper.make_node("Relu", ["x"], ["y"]), helper.make_node("Tanh", ["x"], ["y"])], [x], [y]),
         "no_output": model([helper.make_node("Relu", ["x"], ["r"])], [x], [vi("missing", [2, 3])]),
     }

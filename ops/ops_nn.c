@@ -1,0 +1,1679 @@
+/*
+** ops_nn.c -- neural-network operators: Conv, MatMul, Gemm, MaxPool,
+** AveragePool, GlobalAveragePool, BatchNormalization, Softmax, ReduceMean,
+** LayerNormalization, and the generator-only Enlarge and constant kernels
+** (identity conv kernel, identity matrix, all-ones, average-pool kernel).
+**
+** For each operator: parse (ONNX attributes -> tsoO_Params), emit (the
+** reverse), infer (validation, dtype and shape) and eval (float kernels).
+**
+** Invariants:
+**   - parameters are canonical: defaults are stored explicitly (strides and
+**     dilations 1, conv group 1, pool group 0, ReduceMean keepdims 1,
+**     epsilons 1e-5, LayerNorm axis -1, Gemm alpha/beta 1), so equal
+**     operators compare equal byte-wise, and parse(emit(p)) == p for every
+**     p that ONNX can express at the given opset;
+**   - infer never fails on unknown ranks or dims (-1): it computes what is
+**     still determined and leaves the rest unknown;
+**   - eval first re-runs infer on the actual inputs and checks the output
+**     buffer against it, so a kernel never indexes outside its buffers;
+**   - only float32 data is computed; infer refuses other dtypes.
+**
+** Absent optional inputs are those at index >= nin, or passed as a zeroed
+** tsoO_Value (dtype undefined, rank 0, no data). A present input of unknown
+** dtype is taken as float (it is checked again by eval).
+*/
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops.h"
+
+#define SBUF 160                 /* room for one formatted shape */
+#define OPSET_LATEST (1 << 20)   /* opset 0 means "current": newer than any */
+#define SHS(v, b) tsoO_shape_str(&(v)->shape, (b), sizeof(b))
+
+/* ===================================================================== */
+/* Shared helpers                                                        */
+/* ===================================================================== */
+
+/* The opset to reason about: 0 or less stands for the latest one. */
+static int eff_opset(int opset) { return opset <= 0 ? OPSET_LATEST : opset; }
+
+/* 1 if input i is given (see the banner for how absence is encoded). */
+static int has_input(int nin, const tsoO_Value *in, int i) {
+  if (i >= nin) return 0;
+  const tsoO_Value *v = &in[i];
+  return !(v->dtype == TSO_DT_UNDEFINED && v->data == NULL && v->shape.rank == 0);
+}
+
+/* 1 if input i carries data (during eval: it is given). */
+static int has_data(int nin, const tsoO_Value *in, int i) {
+  return i < nin && in[i].data != NULL;
+}
+
+/* Checks the arities the table promises, defensively. */
+static tso_status check_arity(const char *op, int nin, int min_in, int nout, int max_out, char *err) {
+  if (nin < min_in) return tsoO_fail(err, TSO_ERR_ARG, "%s: needs %d inputs, got %d", op, min_in, nin);
+  if (nout < 1) return tsoO_fail(err, TSO_ERR_ARG, "%s: needs an output", op);
+  if (nout > max_out)
+    return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: only %d output(s) supported, got %d", op, max_out, nout);
+  return TSO_OK;
+}
+
+/* TSO_OK if v is float32 (or of still unknown type) with a sane rank. */
+static tso_status check_float(const char *op, const char *what, const tsoO_Value *v, char *err) {
+  if (v->dtype != TSO_DT_FLOAT && v->dtype != TSO_DT_UNDEFINED)
+    return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: input %s is %s; only float32 is supported", op, what,
+                     tsoO_dtype_name(v->dtype));
+  if (v->shape.rank < -1 || v->shape.rank > TSO_MAX_RANK)
+    return tsoO_fail(err, TSO_ERR_SHAPE, "%s: input %s has invalid rank %d", op, what, (int)v->shape.rank);
+  return TSO_OK;
+}
+
+/* Dimension i of v, or -1 when the rank or that dimension is unknown. */
+static int64_t dim(const tsoO_Value *v, int i) {
+  return (v->shape.rank > i && i >= 0) ? v->shape.d[i] : -1;
+}
+
+/* Sets out to a float tensor of the given rank (-1: unknown) and dims. */
+static void set_out(tsoO_Value *out, int rank, const int64_t *d) {
+  memset(&out->shape, 0, sizeof out->shape);
+  out->dtype = TSO_DT_FLOAT;
+  out->shape.rank = rank;
+  for (int i = 0; i < rank; i++) out->shape.d[i] = d[i];
+}
+
+/* Refuses an output whose size is absurd: a dimension above TSO_MAX_DIM or
+** more than TSO_MAX_NUMEL elements. */
+static tso_status check_out_size(const char *op, const tsoO_Value *out, char *err) {
+  char b[SBUF];
+  for (int i = 0; i < out->shape.rank; i++)
+    if (out->shape.d[i] > TSO_MAX_DIM)
+      return tsoO_fail(err, TSO_ERR_LIMIT, "%s: output dimension %lld is too large", op,
+                       (long long)out->shape.d[i]);
+  if (tsoO_shape_known(&out->shape) && tsoO_numel(&out->shape) < 0)
+    return tsoO_fail(err, TSO_ERR_LIMIT, "%s: output %s has too many elements", op, SHS(out, b));
+  return TSO_OK;
+}
+
+/* Normalizes axis a for rank r into [0, r); -1 if out of range. */
+static int norm_axis(int64_t a, int r) {
+  if (a < -r || a >= r) return -1;
+  return (int)(a < 0 ? a + r : a);
+}
+
+/* Product of dims [lo, hi) of a fully known shape. */
+static int64_t prod(const tsoO_Shape *s, int lo, int hi) {
+  int64_t n = 1;
+  for (int i = lo; i < hi; i++) n *= s->d[i];
+  return n;
+}
+
+/* 1 if two shapes are identical. */
+static int shape_eq(const tsoO_Shape *a, const tsoO_Shape *b) {
+  if (a->rank != b->rank) return 0;
+  for (int i = 0; i < a->rank; i++)
+    if (a->d[i] != b->d[i]) return 0;
+  return 1;
+}
+
+/* Common start of every eval: every given input carries data of a known
+** dtype and shape, infer agrees with the inputs, and out[0] is a buffer of
+** the inferred shape. nreq: inputs that are required. */
+static tso_status eval_begin(const char *op, tsoO_InferFn infer, const tsoO_Params *p, int nin,
+                             const tsoO_Value *in, int nout, tsoO_Value *out, int nreq, char *err) {
+  tsoO_Value tmp[4];
+  char b1[SBUF], b2[SBUF];
+  if (nout < 1 || nout > 4 || !out || !out[0].data)
+    return tsoO_fail(err, TSO_ERR_ARG, "%s: no output buffer", op);
+  for (int i = 0; i < nin; i++) {
+    if (i < nreq && !in[i].data) return tsoO_fail(err, TSO_ERR_ARG, "%s: input %d has no data", op, i);
+    if (!in[i].data && has_input(nin, in, i)) /* never drop a given optional input silently */
+      return tsoO_fail(err, TSO_ERR_ARG, "%s: optional input %d has no data (pass absent inputs as zeroed values)",
+                       op, i);
+    if (in[i].data && (in[i].dtype == TSO_DT_UNDEFINED || !tsoO_shape_known(&in[i].shape)))
+      return tsoO_fail(err, TSO_ERR_ARG, "%s: input %d has data but no known dtype and shape", op, i);
+  }
+  memset(tmp, 0, sizeof tmp);
+  tso_status st = infer(p, nin, in, nout, tmp, err);
+  if (st) return st;
+  if (!shape_eq(&tmp[0].shape, &out[0].shape))
+    return tsoO_fail(err, TSO_ERR_ARG, "%s: output buffer is %s, expected %s", op, SHS(&out[0], b1),
+                     SHS(&tmp[0], b2));
+  return TSO_OK;
+}
+
+/* ===================================================================== */
+/* Attribute parsing and emission                                        */
+/* ===================================================================== */
+
+/* Refuses any attribute whose name is not in the NULL-terminated list. */
+static tso_status attrs_known(const char *op, const tsoO_Attr *a, int na, const char *const *names,
+                              char *err) {
+  for (int i = 0; i < na; i++) {
+    int ok = 0;
+    for (int j = 0; names[j] && !ok; j++) ok = a[i].name && strcmp(a[i].name, names[j]) == 0;
+    if (!ok)
+      return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: unknown attribute '%s'", op,
+                       a[i].name ? a[i].name : "(null)");
+  }
+  return TSO_OK;
+}
+
+/* An int attribute in [lo, hi]; def when absent. */
+static tso_status attr_int(const char *op, const tsoO_Attr *a, int na, const char *name, int64_t lo,
+                           int64_t hi, int64_t def, int64_t *v, char *err) {
+  const tsoO_Attr *at = tsoO_attr_find(a, na, name);
+  *v = def;
+  if (!at) return TSO_OK;
+  if (at->kind != TSO_ATTR_INT)
+    return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: attribute '%s' must be an int", op, name);
+  if (at->i < lo || at->i > hi)
+    return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: attribute '%s' = %lld is not supported (range %lld..%lld)",
+                     op, name, (long long)at->i, (long long)lo, (long long)hi);
+  *v = at->i;
+  return TSO_OK;
+}
+
+/* A boolean int attribute (any non-zero is 1) into an int32. */
+static tso_status attr_bool(const char *op, const tsoO_Attr *a, int na, const char *name, int def,
+                            int32_t *v, char *err) {
+  int64_t x;
+  tso_status st = attr_int(op, a, na, name, INT64_MIN, INT64_MAX, def, &x, err);
+  *v = x != 0;
+  return st;
+}
+
+/* A float attribute; def when absent. */
+static tso_status attr_float(const char *op, const tsoO_Attr *a, int na, const char *name, float def,
+                             float *v, char *err) {
+  const tsoO_Attr *at = tsoO_attr_find(a, na, name);
+  *v = def;
+  if (!at) return TSO_OK;
+  if (at->kind != TSO_ATTR_FLOAT)
+    return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: attribute '%s' must be a float", op, name);
+  *v = at->f;
+  return TSO_OK;
+}
+
+/* A list of exactly n ints in [lo, hi] into dst; *found tells if present. */
+static tso_status attr_ints(const char *op, const tsoO_Attr *a, int na, const char *name, int n, int64_t lo,
+                            int64_t hi, int32_t *dst, int *found, char *err) {
+  const tsoO_Attr *at = tsoO_attr_find(a, na, name);
+  *found = 0;
+  if (!at) return TSO_OK;
+  if (at->kind != TSO_ATTR_INTS || at->n < 0 || (at->n > 0 && !at->ints))
+    return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: attribute '%s' must be a list of ints", op, name);
+  if (at->n != n)
+    return tsoO_fail(err, TSO_ERR_UNSUPPORTED,
+                     "%s: attribute '%s' has %d values, expected %d (only 2 spatial dims are supported)", op,
+                     name, at->n, n);
+  for (int i = 0; i < n; i++) {
+    if (at->ints[i] < lo || at->ints[i] > hi)
+      return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: attribute '%s' value %lld is not supported", op, name,
+                       (long long)at->ints[i]);
+    dst[i] = (int32_t)at->ints[i];
+  }
+  *found = 1;
+  return TSO_OK;
+}
+
+/* Appends an attribute slot to o; NULL when full. */
+static tsoO_Attr *put(tsoO_AttrSet *o, const char *name, tso_attr_kind kind) {
+  if (o->n >= TSO_MAX_ATTRS) return NULL;
+  tsoO_Attr *at = &o->a[o->n++];
+  memset(at, 0, sizeof *at);
+  at->name = name;
+  at->kind = kind;
+  return at;
+}
+
+/* Emits an int attribute; returns 1 when the set is full. */
+static int put_int(tsoO_AttrSet *o, const char *name, int64_t v) {
+  tsoO_Attr *at = put(o, name, TSO_ATTR_INT);
+  if (!at) return 1;
+  at->i = v;
+  return 0;
+}
+
+/* Emits a float attribute; returns 1 when the set is full. */
+static int put_float(tsoO_AttrSet *o, const char *name, float v) {
+  tsoO_Attr *at = put(o, name, TSO_ATTR_FLOAT);
+  if (!at) return 1;
+  at->f = v;
+  return 0;
+}
+
+/* Emits a string attribute (s static); returns 1 when the set is full. */
+static int put_str(tsoO_AttrSet *o, const char *name, const char *s) {
+  tsoO_Attr *at = put(o, name, TSO_ATTR_STRING);
+  if (!at) return 1;
+  at->s = s;
+  return 0;
+}
+
+/* Emits an ints attribute stored in o->pool; returns 1 when full. */
+static int put_ints(tsoO_AttrSet *o, const char *name, const int32_t *v, int n) {
+  if (o->npool + n > (int)(sizeof o->pool / sizeof o->pool[0])) return 1;
+  tsoO_Attr *at = put(o, name, TSO_ATTR_INTS);
+  if (!at) return 1;
+  int64_t *dst = &o->pool[o->npool];
+  for (int i = 0; i < n; i++) dst[i] = v[i];
+  o->npool += n;
+  at->ints = dst;
+  at->n = n;
+  return 0;
+}
+
+/* Starts an emission: an empty set. */
+static void emit_begin(tsoO_AttrSet *o) { memset(o, 0, sizeof *o); }
+
+/* ===================================================================== */
+/* Window geometry (Conv, MaxPool, AveragePool)                          */
+/* ===================================================================== */
+
+static const char *const pad_names[] = {"NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"};
+
+/* Reads kernel_shape, strides, dilations, pads and auto_pad into p->win;
+** kernel_shape is required when need_kernel. */
+static tso_status parse_win(const char *op, tsoO_Params *p, const tsoO_Attr *a, int na, int need_kernel,
+                            char *err) {
+  int32_t v[4];
+  int found;
+  tso_status st;
+  if ((st = attr_ints(op, a, na, "kernel_shape", 2, 1, INT32_MAX, v, &found, err))) return st;
+  if (found) {
+    p->win.kh = v[0];
+    p->win.kw = v[1];
+  } else if (need_kernel) {
+    return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: attribute 'kernel_shape' is required", op);
+  }
+  p->win.sh = p->win.sw = p->win.dh = p->win.dw = 1;
+  if ((st = attr_ints(op, a, na, "strides", 2, 1, INT32_MAX, v, &found, err))) return st;
+  if (found) { p->win.sh = v[0]; p->win.sw = v[1]; }
+  if ((st = attr_ints(op, a, na, "dilations", 2, 1, INT32_MAX, v, &found, err))) return st;
+  if (found) { p->win.dh = v[0]; p->win.dw = v[1]; }
+  if ((st = attr_ints(op, a, na, "pads", 4, 0, INT32_MAX, v, &found, err))) return st;
+  if (found) { p->win.pt = v[0]; p->win.pl = v[1]; p->win.pb = v[2]; p->win.pr = v[3]; }
+  const tsoO_Attr *ap = tsoO_attr_find(a, na, "auto_pad");
+  if (ap) {
+    int mode = -1;
+    if (ap->kind != TSO_ATTR_STRING || !ap->s)
+      return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: attribute 'auto_pad' must be a string", op);
+    for (int i = 0; i < 4; i++)
+      if (strcmp(ap->s, pad_names[i]) == 0) mode = i;
+    if (mode < 0) return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: auto_pad '%s' is not supported", op, ap->s);
+    p->win.pad_mode = mode;
+    if (mode != TSO_PAD_EXPLICIT && (p->win.pt | p->win.pl | p->win.pb | p->win.pr))
+      return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: explicit pads together with auto_pad %s", op, ap->s);
+  }
+  return TSO_OK;
+}
+
+/* Validates the window parameters; kind: 0 conv, 1 max pool, 2 avg pool. */
+static tso_status win_check(const char *op, const tsoO_Params *p, int kind, char *err) {
+  const int32_t *pads = &p->win.pt;
+  if (p->win.sh < 1 || p->win.sw < 1)
+    return tsoO_fail(err, TSO_ERR_SHAPE, "%s: non-positive stride %dx%d", op, (int)p->win.sh, (int)p->win.sw);
+  if (p->win.dh < 1 || p->win.dw < 1)
+    return tsoO_fail(err, TSO_ERR_SHAPE, "%s: non-positive dilation %dx%d", op, (int)p->win.dh, (int)p->win.dw);
+  if (p->win.pad_mode < TSO_PAD_EXPLICIT || p->win.pad_mode > TSO_PAD_VALID)
+    return tsoO_fail(err, TSO_ERR_SHAPE, "%s: invalid pad mode %d", op, (int)p->win.pad_mode);
+  for (int i = 0; i < 4; i++) {
+    if (pads[i] < 0) return tsoO_fail(err, TSO_ERR_SHAPE, "%s: negative pad %d", op, (int)pads[i]);
+    if (pads[i] && p->win.pad_mode != TSO_PAD_EXPLICIT)
+      return tsoO_fail(err, TSO_ERR_SHAPE, "%s: explicit pads with an automatic pad mode", op);
+  }
+  if (kind == 0) {
+    if (p->win.kh < 0 || p->win.kw < 0 || (p->win.kh == 0) != (p->win.kw == 0))
+      return tsoO_fail(err, TSO_ERR_SHAPE, "%s: invalid kernel_shape %dx%d", op, (int)p->win.kh, (int)p->win.kw);
+    if (p->win.group < 1) return tsoO_fail(err, TSO_ERR_SHAPE, "%s: bad group %d", op, (int)p->win.group);
+    if (p->win.act != TSO_ACT_NONE && p->win.act != TSO_ACT_RELU)
+      return tsoO_fail(err, TSO_ERR_SHAPE, "%s: invalid fused activation %d", op, (int)p->win.act);
+    if (p->win.ceil_mode || p->win.count_include_pad)
+      return tsoO_fail(err, TSO_ERR_SHAPE, "%s: pooling parameters set on a convolution", op);
+    return TSO_OK;
+  }
+  if (p->win.kh < 1 || p->win.kw < 1)
+    return tsoO_fail(err, TSO_ERR_SHAPE, "%s: invalid kernel_shape %dx%d", op, (int)p->win.kh, (int)p->win.kw);
+  if (p->win.group || p->win.act)
+    return tsoO_fail(err, TSO_ERR_SHAPE, "%s: convolution parameters set on a pooling", op);
+  if ((p->win.ceil_mode & ~1) || (p->win.count_include_pad & ~1) || (kind == 1 && p->win.count_include_pad))
+    return tsoO_fail(err, TSO_ERR_SHAPE, "%s: invalid ceil_mode/count_include_pad", op);
+  return TSO_OK;
+}
+
+/* Emits the window attributes shared by conv and pools (kernel_shape only
+** when set). Returns 1 when the set overflowed. */
+static int emit_win(const tsoO_Params *p, tsoO_AttrSet *o) {
+  int bad = 0;
+  int32_t v[4];
+  if (p->win.kh) { v[0] = p->win.kh; v[1] = p->win.kw; bad |= put_ints(o, "kernel_shape", v, 2); }
+  if (p->win.sh != 1 || p->win.sw != 1) { v[0] = p->win.sh; v[1] = p->win.sw; bad |= put_ints(o, "strides", v, 2); }
+  if (p->win.pt | p->win.pl | p->win.pb | p->win.pr) bad |= put_ints(o, "pads", &p->win.pt, 4);
+  if (p->win.pad_mode != TSO_PAD_EXPLICIT) bad |= put_str(o, "auto_pad", pad_names[p->win.pad_mode]);
+  if (p->win.dh != 1 || p->win.dw != 1) { v[0] = p->win.dh; v[1] = p->win.dw; bad |= put_ints(o, "dilations", v, 2); }
+  return bad;
+}
+
+/* One spatial axis of a window operator. */
+typedef struct Axis {
+  int64_t in;     /* input size, -1 unknown */
+  int64_t k;      /* kernel taps, -1 unknown */
+  int64_t s, d;   /* stride, dilation */
+  int64_t p0, p1; /* pads before/after (SAME: resolved from the sizes) */
+  int64_t out;    /* output size, -1 unknown */
+} Axis;
+
+/* Resolves the output size and SAME pads of one axis. Unknown in or k
+** leave out -1 unless it is still determined (SAME needs only in). For
+** pools (pool=1) explicit pads must be smaller than the dilated window;
+** ceil_mode drops a last window that would start in the right padding. */
+static tso_status axis_resolve(const char *op, const char *nm, int mode, int ceil_mode, int pool, Axis *x,
+                               char *err) {
+  x->out = -1;
+  int64_t ek = x->k < 0 ? -1 : (x->k - 1) * x->d + 1;
+  if (mode == TSO_PAD_SAME_UPPER || mode == TSO_PAD_SAME_LOWER) {
+    if (x->in < 0) return TSO_OK;
+    x->out = (x->in + x->s - 1) / x->s;
+    if (ek < 0) return TSO_OK;
+    int64_t tot = (x->out - 1) * x->s + ek - x->in;
+    if (tot < 0) tot = 0;
+    x->p0 = mode == TSO_PAD_SAME_UPPER ? tot / 2 : tot - tot / 2;
+    x->p1 = tot - x->p0;
+    return TSO_OK;
+  }
+  if (mode == TSO_PAD_VALID) x->p0 = x->p1 = 0;
+  if (ek < 0) return TSO_OK;
+  if (pool && (x->p0 >= ek || x->p1 >= ek))
+    return tsoO_fail(err, TSO_ERR_SHAPE, "%s: %s pads %lld,%lld must be smaller than the window %lld", op, nm,
+                     (long long)x->p0, (long long)x->p1, (long long)ek);
+  if (x->in < 0) return TSO_OK;
+  int64_t tot = x->in + x->p0 + x->p1;
+  if (tot < ek)
+    return tsoO_fail(err, TSO_ERR_SHAPE, "%s: %s window %lld is larger than the padded input %lld", op, nm,
+                     (long long)ek, (long long)tot);
+  int64_t span = tot - ek;
+  x->out = span / x->s + 1;
+  if (ceil_mode && mode == TSO_PAD_EXPLICIT && span % x->s) {
+    x->out++;
+    if ((x->out - 1) * x->s >= x->in + x->p0) x->out--;
+  }
+  return TSO_OK;
+}
+
+/* Fills the two axes of p's window for input sizes ih, iw and kernel
+** sizes kh, kw (each may be -1), and resolves them. */
+static tso_status win_axes(const char *op, const tsoO_Params *p, int64_t ih, int64_t iw, int64_t kh, int64_t kw,
+                           int pool, Axis *h, Axis *w, char *err) {
+  tso_status st;
+  *h = (Axis){ih, kh, p->win.sh, p->win.dh, p->win.pt, p->win.pb, -1};
+  *w = (Axis){iw, kw, p->win.sw, p->win.dw, p->win.pl, p->win.pr, -1};
+  if ((st = axis_resolve(op, "height", p->win.pad_mode, p->win.ceil_mode, pool, h, err))) return st;
+  return axis_resolve(op, "width", p->win.pad_mode, p->win.ceil_mode, pool, w, err);
+}
+
+/* The first output index o in [0, n) whose tap position o*s + off >= 0. */
+static int64_t first_in(int64_t off, int64_t s) { return off >= 0 ? 0 : (-off + s - 1) / s; }
+
+/* One past the last output index (capped at n) whose tap position
+** o*s + off < size. */
+static int64_t end_in(int64_t off, int64_t s, int64_t size, int64_t n) {
+  if (size - 1 - off < 0) return 0;
+  int64_t e = (size - 1 - off) / s + 1;
+  return e < n ? e : n;
+}
+
+/* ===================================================================== */
+/* CONV2D                                                                */
+/* ===================================================================== */
+
+/* Conv geometry; -1 for what the inputs leave unknown. */
+typedef struct ConvPlan {
+  int64_t n, c, m, cg; /* batch, input channels, output channels, input channels per group */
+  int rank;            /* output rank: 4, or -1 when not determined */
+  Axis h, w;
+} ConvPlan;
+
+/* Validates p and the inputs X [N,C,H,W], W [M,C/group,kh,kw], B [M] and
+** computes the geometry. */
+static tso_status conv_plan(const tsoO_Params *p, int nin, const tsoO_Value *in, ConvPlan *cp, char *err) {
+  static const char op[] = "Conv";
+  char b1[SBUF], b2[SBUF];
+  tso_status st;
+  if ((st = win_check(op, p, 0, err))) return st;
+  const tsoO_Value *x = &in[0], *w = &in[1];
+  if ((st = check_float(op, "X", x, err)) || (st = check_float(op, "W", w, err))) return st;
+  int hasb = has_input(nin, in, 2);
+  if (hasb && (st = check_float(op, "B", &in[2], err))) return st;
+  int xr = x->shape.rank, wr = w->shape.rank;
+  if (xr >= 0 && xr != 4)
+    return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: only 2-D convolution is supported, X is %s", op, SHS(x, b1));
+  if (wr >= 0 && wr != 4)
+    return tsoO_fail(err, xr == 4 ? TSO_ERR_SHAPE : TSO_ERR_UNSUPPORTED, "%s: W %s does not match X %s", op,
+                     SHS(w, b1), SHS(x, b2));
+  int64_t g = p->win.group, kh = dim(w, 2), kw = dim(w, 3);
+  cp->n = dim(x, 0);
+  cp->c = dim(x, 1);
+  cp->m = dim(w, 0);
+  cp->cg = dim(w, 1);
+  cp->rank = (xr == 4 || wr == 4 || p->win.kh) ? 4 : -1;
+  if (p->win.kh) {
+    if ((kh >= 0 && kh != p->win.kh) || (kw >= 0 && kw != p->win.kw))
+      return tsoO_fail(err, TSO_ERR_SHAPE, "%s: kernel_shape %dx%d does not match W %s", op, (int)p->win.kh,
+                       (int)p->win.kw, SHS(w, b1));
+    kh = p->win.kh;
+    kw = p->win.kw;
+  }
+  if (cp->c >= 0 && cp->cg >= 0 && cp->c != cp->cg * g)
+    return tsoO_fail(err, TSO_ERR_SHAPE, "%s: X %s has %lld channels, W %s with group %lld expects %lld", op,
+                     SHS(x, b1), (long long)cp->c, SHS(w, b2), (long long)g, (long long)(cp->cg * g));
+  if (cp->c >= 0 && cp->c % g)
+    return tsoO_fail(err, TSO_ERR_SHAPE, "%s: X %s channels are not divisible by group %lld", op, SHS(x, b1),
+                     (long long)g);
+  if (cp->m >= 0 && cp->m % g)
+    return tsoO_fail(err, TSO_ERR_SHAPE, "%s: W %s output channels are not divisible by group %lld", op,
+                     SHS(w, b1), (long long)g);
+  if (cp->cg < 0 && cp->c >= 0) cp->cg = cp->c / g;
+  if (hasb) {
+    const tsoO_Value *b = &in[2];
+    if (b->shape.rank >= 0 && b->shape.rank != 1)
+      return tsoO_fail(err, TSO_ERR_SHAPE, "%s: bias %s must be 1-D", op, SHS(b, b1));
+    int64_t bm = dim(b, 0);
+    if (bm >= 0 && cp->m >= 0 && bm != cp->m)
+      return tsoO_fail(err, TSO_ERR_SHAPE, "%s: bias %s does not match W %s", op, SHS(b, b1), SHS(w, b2));
+    if (cp->m < 0) cp->m = bm;
+  }
+  return win_axes(op, p, dim(x, 2), dim(x, 3), kh, kw, 0, &cp->h, &cp->w, err);
+}
+
+/* Conv attributes: kernel_shape (optional), strides, pads, auto_pad,
+** dilations, group. */
+tso_status tsoO_parse_CONV2D(tsoO_Params *p, const tsoO_Attr *a, int na, int nin, int nout, int opset, char *err) {
+  static const char *const names[] = {"auto_pad", "dilations", "group", "kernel_shape", "pads", "strides", NULL};
+  tso_status st;
+  int64_t g;
+  (void)nin; (void)opset;
+  if (nout != 1) return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "Conv: %d outputs", nout);
+  if ((st = attrs_known("Conv", a, na, names, err))) return st;
+  if ((st = parse_win("Conv", p, a, na, 0, err))) return st;
+  if ((st = attr_int("Conv", a, na, "group", 1, INT32_MAX, 1, &g, err))) return st;
+  p->win.group = (int32_t)g;
+  return TSO_OK;
+}
+
+/* A conv with a fused ReLU is not one ONNX node: UNSUPPORTED (lowered first). */
+tso_status tsoO_emit_CONV2D(const tsoO_Params *p, int opset, tsoO_AttrSet *out) {
+  (void)opset;
+  emit_begin(out);
+  if (p->win.act != TSO_ACT_NONE || win_check("Conv", p, 0, NULL)) return TSO_ERR_UNSUPPORTED;
+  int bad = emit_win(p, out);
+  if (p->win.group != 1) bad |= put_int(out, "group", p->win.group);
+  return bad ? TSO_ERR_LIMIT : TSO_OK;
+}
+
+/* Output [N, M, OH, OW]. */
+tso_status tsoO_infer_CONV2D(const tsoO_Params *p, int nin, const tsoO_Value *in, int nout, tsoO_Value *out,
+                             char *err) {
+  ConvPlan cp;
+  tso_status st;
+  if ((st = check_arity("Conv", nin, 2, nout, 1, err)) || (st = conv_plan(p, nin, in, &cp, err))) return st;
+  int64_t d[4] = {cp.n, cp.m, cp.h.out, cp.w.out};
+  set_out(out, cp.rank, d);
+  return check_out_size("Conv", out, err);
+}
+
+/* Adds weight wv times the input plane x, shifted by kernel tap (ki, kj),
+** into the output plane y. Only output positions whose tap falls inside
+** the input are visited; the innermost loop runs over contiguous output
+** columns (and over whole planes when rows are contiguous in both). */
+static void conv_tap(float *restrict y, const float *restrict x, float wv, int64_t ki, int64_t kj, const ConvPlan *cp) {
+  const Axis *h = &cp->h, *w = &cp->w;
+  int64_t offh = ki * h->d - h->p0, offw = kj * w->d - w->p0;
+  int64_t oh0 = first_in(offh, h->s), oh1 = end_in(offh, h->s, h->in, h->out);
+  int64_t ow0 = first_in(offw, w->s), ow1 = end_in(offw, w->s, w->in, w->out);
+  if (oh0 >= oh1 || ow0 >= ow1) return;
+  if (h->s == 1 && w->s == 1 && offw == 0 && ow0 == 0 && ow1 == w->out && w->out == w->in) {
+    const float *xs = x + (oh0 + offh) * w->in;
+    float *ys = y + oh0 * w->out;
+    int64_t n = (oh1 - oh0) * w->out;
+    for (int64_t i = 0; i < n; i++) ys[i] += wv * xs[i];
+    return;
+  }
+  for (int64_t oh = oh0; oh < oh1; oh++) {
+    const float *xs = x + (oh * h->s + offh) * w->in + (ow0 * w->s + offw);
+    float *ys = y + oh * w->out + ow0;
+    int64_t n = ow1 - ow0;
+    if (w->s == 1) {
+      for (int64_t i = 0; i < n; i++) ys[i] += wv * xs[i];
+    } else {
+      for (int64_t i = 0; i < n; i++) ys[i] += wv * xs[i * w->s];
+    }
+  }
+}
+
+/* Direct convolution: loops n, output channel (group implied), input
+** channel of its group, kernel tap, output row, output column. */
+tso_status tsoO_eval_CONV2D(const tsoO_Params *p, int nin, const tsoO_Value *in, int nout, tsoO_Value *out,
+                            char *err) {
+  ConvPlan cp;
+  tso_status st;
+  if ((st = eval_begin("Conv", tsoO_infer_CONV2D, p, nin, in, nout, out, 2, err))) return st;
+  if ((st = conv_plan(p, nin, in, &cp, err))) return st;
+  const float *x = in[0].data, *w = in[1].data;
+  const float *b = has_data(nin, in, 2) ? (const float *)in[2].data : NULL;
+  float *y = out[0].data;
+  int64_t plane_in = cp.h.in * cp.w.in, plane_out = cp.h.out * cp.w.out, taps = cp.h.k * cp.w.k;
+  int64_t mg = cp.m / p->win.group;
+  for (int64_t n = 0; n < cp.n; n++) {
+    for (int64_t mo = 0; mo < cp.m; mo++) {
+      int64_t g = mo / mg;
+      float *yp = y + (n * cp.m + mo) * plane_out;
+      float bias = b ? b[mo] : 0.0f;
+      for (int64_t i = 0; i < plane_out; i++) yp[i] = bias;
+      for (int64_t c = 0; c < cp.cg; c++) {
+        const float *xp = x + (n * cp.c + g * cp.cg + c) * plane_in;
+        const float *wp = w + (mo * cp.cg + c) * taps;
+        for (int64_t ki = 0; ki < cp.h.k; ki++)
+          for (int64_t kj = 0; kj < cp.w.k; kj++) conv_tap(yp, xp, wp[ki * cp.w.k + kj], ki, kj, &cp);
+      }
+      if (p->win.act == TSO_ACT_RELU)
+        for (int64_t i = 0; i < plane_out; i++) yp[i] = yp[i] > 0.0f ? yp[i] : 0.0f;
+    }
+  }
+  return TSO_OK;
+}
+
+/* ===================================================================== */
+/* MAXPOOL, AVGPOOL                                                      */
+/* ===================================================================== */
+
+/* Pool geometry: x [N, C, H, W]. */
+typedef struct PoolPlan {
+  int64_t n, c;
+  Axis h, w;
+} PoolPlan;
+
+/* Validates p (kind 1 max, 2 avg) and X, and computes the geometry. */
+static tso_status pool_plan(const char *op, const tsoO_Params *p, int kind, const tsoO_Value *x, PoolPlan *pp,
+                            char *err) {
+  char b[SBUF];
+  tso_status st;
+  if ((st = win_check(op, p, kind, err)) || (st = check_float(op, "X", x, err))) return st;
+  if (x->shape.rank >= 0 && x->shape.rank != 4)
+    return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: only 2-D pooling is supported, X is %s", op, SHS(x, b));
+  pp->n = dim(x, 0);
+  pp->c = dim(x, 1);
+  return win_axes(op, p, dim(x, 2), dim(x, 3), p->win.kh, p->win.kw, 1, &pp->h, &pp->w, err);
+}
+
+/* Shape inference shared by the two pools: [N, C, OH, OW]. */
+static tso_status pool_infer(const char *op, const tsoO_Params *p, int kind, int nin, const tsoO_Value *in,
+                             int nout, tsoO_Value *out, char *err) {
+  PoolPlan pp;
+  tso_status st;
+  if ((st = check_arity(op, nin, 1, nout, 1, err)) || (st = pool_plan(op, p, kind, &in[0], &pp, err))) return st;
+  int64_t d[4] = {pp.n, pp.c, pp.h.out, pp.w.out};
+  set_out(out, 4, d);
+  return check_out_size(op, out, err);
+}
+
+/* Taps [*k0, *k1) of a window starting at position start whose position
+** start + k*dil lies in [lo, hi). */
+static void tap_range(int64_t start, int64_t dil, int64_t k, int64_t lo, int64_t hi, int64_t *k0, int64_t *k1) {
+  *k0 = first_in(start - lo, dil);
+  *k1 = end_in(start - lo, dil, hi - lo, k);
+  if (*k0 > *k1) *k0 = *k1;
+}
+
+/* Pools every N*C plane of x into y: max (pads count as -inf) or average
+** (divided by the taps inside the input, or inside input plus pads when
+** count_include_pad). A window with no tap inside the input gives -inf
+** (max) or 0 (average without count_include_pad). */
+static void pool_run(const tsoO_Params *p, const PoolPlan *pp, int is_max, const float *x, float *y) {
+  const Axis *h = &pp->h, *w = &pp->w;
+  int64_t planes = pp->n * pp->c;
+  for (int64_t pl = 0; pl < planes; pl++) {
+    const float *xp = x + pl * h->in * w->in;
+    float *yp = y + pl * h->out * w->out;
+    for (int64_t oh = 0; oh < h->out; oh++) {
+      int64_t hs = oh * h->s - h->p0, ki0, ki1, hp0, hp1;
+      tap_range(hs, h->d, h->k, 0, h->in, &ki0, &ki1);
+      tap_range(hs, h->d, h->k, -h->p0, h->in + h->p1, &hp0, &hp1);
+      for (int64_t ow = 0; ow < w->out; ow++) {
+        int64_t ws = ow * w->s - w->p0, kj0, kj1, wp0, wp1;
+        tap_range(ws, w->d, w->k, 0, w->in, &kj0, &kj1);
+        tap_range(ws, w->d, w->k, -w->p0, w->in + w->p1, &wp0, &wp1);
+        float acc = is_max ? -INFINITY : 0.0f;
+        for (int64_t ki = ki0; ki < ki1; ki++) {
+          int64_t base = (hs + ki * h->d) * w->in + ws;
+          for (int64_t kj = kj0; kj < kj1; kj++) {
+            float v = xp[base + kj * w->d];
+            if (is_max) acc = (v > acc || v != v) ? v : acc;
+            else acc += v;
+          }
+        }
+        if (!is_max) {
+          int64_t cnt = p->win.count_include_pad ? (hp1 - hp0) * (wp1 - wp0) : (ki1 - ki0) * (kj1 - kj0);
+          acc = cnt > 0 ? acc / (float)cnt : 0.0f;
+        }
+        yp[oh * w->out + ow] = acc;
+      }
+    }
+  }
+}
+
+/* MaxPool: no Indices output, storage_order 0; ceil_mode and dilations
+** from opset 10. */
+tso_status tsoO_parse_MAXPOOL(tsoO_Params *p, const tsoO_Attr *a, int na, int nin, int nout, int opset, char *err) {
+  static const char *const names[] = {"auto_pad", "ceil_mode", "dilations", "kernel_shape", "pads",
+                                      "storage_order", "strides", NULL};
+  static const char op[] = "MaxPool";
+  tso_status st;
+  int64_t so;
+  (void)nin;
+  if (nout != 1) return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: the Indices output is not supported", op);
+  if ((st = attrs_known(op, a, na, names, err)) || (st = parse_win(op, p, a, na, 1, err))) return st;
+  if ((st = attr_int(op, a, na, "storage_order", 0, 1, 0, &so, err))) return st;
+  if (so) return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: storage_order=1 is not supported", op);
+  if ((st = attr_bool(op, a, na, "ceil_mode", 0, &p->win.ceil_mode, err))) return st;
+  if (eff_opset(opset) < 10 && (p->win.ceil_mode || p->win.dh != 1 || p->win.dw != 1))
+    return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: ceil_mode and dilations need opset >= 10", op);
+  return TSO_OK;
+}
+
+/* Writes kernel_shape always; ceil_mode/dilations need opset >= 10. */
+tso_status tsoO_emit_MAXPOOL(const tsoO_Params *p, int opset, tsoO_AttrSet *out) {
+  emit_begin(out);
+  if (win_check("MaxPool", p, 1, NULL)) return TSO_ERR_UNSUPPORTED;
+  if (eff_opset(opset) < 10 && (p->win.ceil_mode || p->win.dh != 1 || p->win.dw != 1)) return TSO_ERR_UNSUPPORTED;
+  int bad = emit_win(p, out);
+  if (p->win.ceil_mode) bad |= put_int(out, "ceil_mode", 1);
+  return bad ? TSO_ERR_LIMIT : TSO_OK;
+}
+
+/* Output [N, C, OH, OW]; X must be 4-D float. */
+tso_status tsoO_infer_MAXPOOL(const tsoO_Params *p, int nin, const tsoO_Value *in, int nout, tsoO_Value *out,
+                              char *err) {
+  return pool_infer("MaxPool", p, 1, nin, in, nout, out, err);
+}
+
+/* Window maximum; padding never wins (it counts as -inf). */
+tso_status tsoO_eval_MAXPOOL(const tsoO_Params *p, int nin, const tsoO_Value *in, int nout, tsoO_Value *out,
+                             char *err) {
+  PoolPlan pp;
+  tso_status st;
+  if ((st = eval_begin("MaxPool", tsoO_infer_MAXPOOL, p, nin, in, nout, out, 1, err))) return st;
+  if ((st = pool_plan("MaxPool", p, 1, &in[0], &pp, err))) return st;
+  pool_run(p, &pp, 1, in[0].data, out[0].data);
+  return TSO_OK;
+}
+
+/* AveragePool: count_include_pad from opset 7, ceil_mode from 10,
+** dilations from 19. */
+tso_status tsoO_parse_AVGPOOL(tsoO_Params *p, const tsoO_Attr *a, int na, int nin, int nout, int opset, char *err) {
+  static const char *const names[] = {"auto_pad", "ceil_mode", "count_include_pad", "dilations", "kernel_shape",
+                                      "pads", "strides", NULL};
+  static const char op[] = "AveragePool";
+  tso_status st;
+  int os = eff_opset(opset);
+  (void)nin;
+  if (nout != 1) return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: %d outputs", op, nout);
+  if ((st = attrs_known(op, a, na, names, err)) || (st = parse_win(op, p, a, na, 1, err))) return st;
+  if ((st = attr_bool(op, a, na, "ceil_mode", 0, &p->win.ceil_mode, err))) return st;
+  if ((st = attr_bool(op, a, na, "count_include_pad", 0, &p->win.count_include_pad, err))) return st;
+  if ((os < 7 && p->win.count_include_pad) || (os < 10 && p->win.ceil_mode) ||
+      (os < 19 && (p->win.dh != 1 || p->win.dw != 1)))
+    return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: attribute not available at opset %d", op, opset);
+  return TSO_OK;
+}
+
+/* Writes kernel_shape always; refuses attributes the opset lacks. */
+tso_status tsoO_emit_AVGPOOL(const tsoO_Params *p, int opset, tsoO_AttrSet *out) {
+  int os = eff_opset(opset);
+  emit_begin(out);
+  if (win_check("AveragePool", p, 2, NULL)) return TSO_ERR_UNSUPPORTED;
+  if ((os < 7 && p->win.count_include_pad) || (os < 10 && p->win.ceil_mode) ||
+      (os < 19 && (p->win.dh != 1 || p->win.dw != 1)))
+    return TSO_ERR_UNSUPPORTED;
+  int bad = emit_win(p, out);
+  if (p->win.ceil_mode) bad |= put_int(out, "ceil_mode", 1);
+  if (p->win.count_include_pad) bad |= put_int(out, "count_include_pad", 1);
+  return bad ? TSO_ERR_LIMIT : TSO_OK;
+}
+
+/* Output [N, C, OH, OW]; X must be 4-D float. */
+tso_status tsoO_infer_AVGPOOL(const tsoO_Params *p, int nin, const tsoO_Value *in, int nout, tsoO_Value *out,
+                              char *err) {
+  return pool_infer("AveragePool", p, 2, nin, in, nout, out, err);
+}
+
+/* Window mean over the taps inside the input (plus the pads when
+** count_include_pad). */
+tso_status tsoO_eval_AVGPOOL(const tsoO_Params *p, int nin, const tsoO_Value *in, int nout, tsoO_Value *out,
+                             char *err) {
+  PoolPlan pp;
+  tso_status st;
+  if ((st = eval_begin("AveragePool", tsoO_infer_AVGPOOL, p, nin, in, nout, out, 1, err))) return st;
+  if ((st = pool_plan("AveragePool", p, 2, &in[0], &pp, err))) return st;
+  pool_run(p, &pp, 0, in[0].data, out[0].data);
+  return TSO_OK;
+}
+
+/* ===================================================================== */
+/* GLOBALAVGPOOL                                                         */
+/* ===================================================================== */
+
+/* No attributes. */
+tso_status tsoO_parse_GLOBALAVGPOOL(tsoO_Params *p, const tsoO_Attr *a, int na, int nin, int nout, int opset,
+                                    char *err) {
+  static const char *const names[] = {NULL};
+  (void)p; (void)nin; (void)nout; (void)opset;
+  return attrs_known("GlobalAveragePool", a, na, names, err);
+}
+
+/* No attributes to write. */
+tso_status tsoO_emit_GLOBALAVGPOOL(const tsoO_Params *p, int opset, tsoO_AttrSet *out) {
+  (void)p; (void)opset;
+  emit_begin(out);
+  return TSO_OK;
+}
+
+/* X of rank >= 3 -> [N, C, 1, ...]. */
+tso_status tsoO_infer_GLOBALAVGPOOL(const tsoO_Params *p, int nin, const tsoO_Value *in, int nout,
+                                    tsoO_Value *out, char *err) {
+  static const char op[] = "GlobalAveragePool";
+  char b[SBUF];
+  tso_status st;
+  (void)p;
+  if ((st = check_arity(op, nin, 1, nout, 1, err)) || (st = check_float(op, "X", &in[0], err))) return st;
+  int r = in[0].shape.rank;
+  if (r < 0) {
+    set_out(out, -1, NULL);
+    return TSO_OK;
+  }
+  if (r < 3) return tsoO_fail(err, TSO_ERR_SHAPE, "%s: X %s needs rank >= 3", op, SHS(&in[0], b));
+  int64_t d[TSO_MAX_RANK];
+  for (int i = 0; i < r; i++) d[i] = i < 2 ? in[0].shape.d[i] : 1;
+  set_out(out, r, d);
+  return TSO_OK;
+}
+
+/* Mean of each N*C plane, summed in double. */
+tso_status tsoO_eval_GLOBALAVGPOOL(const tsoO_Params *p, int nin, const tsoO_Value *in, int nout,
+                                   tsoO_Value *out, char *err) {
+  tso_status st;
+  if ((st = eval_begin("GlobalAveragePool", tsoO_infer_GLOBALAVGPOOL, p, nin, in, nout, out, 1, err))) return st;
+  const tsoO_Shape *s = &in[0].shape;
+  int64_t planes = s->d[0] * s->d[1], size = prod(s, 2, s->rank);
+  const float *x = in[0].data;
+  float *y = out[0].data;
+  for (int64_t i = 0; i < planes; i++) {
+    double acc = 0.0;
+    for (int64_t j = 0; j < size; j++) acc += x[i * size + j];
+    y[i] = (float)(acc / (double)size);
+  }
+  return TSO_OK;
+}
+
+/* ===================================================================== */
+/* MATMUL                                                                */
+/* ===================================================================== */
+
+/* y[m x n] = a[m x k] * b[k x n], i-k-j order (contiguous inner loop). */
+static void mm(const float *restrict a, const float *restrict b, float *restrict y, int64_t m, int64_t k,
+               int64_t n) {
+  for (int64_t i = 0; i < m; i++) {
+    float *yr = y + i * n;
+    for (int64_t j = 0; j < n; j++) yr[j] = 0.0f;
+    for (int64_t kk = 0; kk < k; kk++) {
+      float av = a[i * k + kk];
+      const float *br = b + kk * n;
+      for (int64_t j = 0; j < n; j++) yr[j] += av * br[j];
+    }
+  }
+}
+
+/* MatMul geometry after 1-D promotion: batch dims broadcast, per operand
+** element strides of each batch dim (0 where it is broadcast). */
+typedef struct MMPlan {
+  int rank;                 /* output rank, -1 unknown */
+  int nb;                   /* batch dims */
+  int64_t m, k, n;          /* matrix sizes, -1 unknown */
+  int64_t bd[TSO_MAX_RANK]; /* broadcast batch dims */
+  int64_t sa[TSO_MAX_RANK], sb[TSO_MAX_RANK]; /* strides of A and B per batch dim */
+  int64_t out[TSO_MAX_RANK]; /* output dims */
+} MMPlan;
+
+/* Broadcasts two dims (numpy); -2 when they conflict. */
+static int64_t bcast_dim(int64_t a, int64_t b) {
+  if (a == 1) return b;
+  if (b == 1) return a;
+  if (a < 0) return b;
+  if (b < 0) return a;
+  return a == b ? a : -2;
+}
+
+/* Validates A and B and computes the numpy matmul shape. */
+static tso_status mm_plan(const tsoO_Value *a, const tsoO_Value *b, MMPlan *mp, char *err) {
+  static const char op[] = "MatMul";
+  char b1[SBUF], b2[SBUF];
+  tso_status st;
+  if ((st = check_float(op, "A", a, err)) || (st = check_float(op, "B", b, err))) return st;
+  memset(mp, 0, sizeof *mp);
+  int ra = a->shape.rank, rb = b->shape.rank;
+  if (ra == 0 || rb == 0)
+    return tsoO_fail(err, TSO_ERR_SHAPE, "%s: scalar operand (A %s, B %s)", op, SHS(a, b1), SHS(b, b2));
+  mp->rank = -1;
+  mp->m = mp->k = mp->n = -1;
+  if (ra < 0 || rb < 0) {
+    /* Inner dims can still be checked when both are known. */
+    return TSO_OK;
+  }
+  int64_t ka = a->shape.d[ra - 1], kb = rb == 1 ? b->shape.d[0] : b->shape.d[rb - 2];
+  if (ka >= 0 && kb >= 0 && ka != kb)
+    return tsoO_fail(err, TSO_ERR_SHAPE, "%s: inner dimensions differ (A %s, B %s)", op, SHS(a, b1), SHS(b, b2));
+  mp->k = ka >= 0 ? ka : kb;
+  mp->m = ra == 1 ? 1 : a->shape.d[ra - 2];
+  mp->n = rb == 1 ? 1 : b->shape.d[rb - 1];
+  int na = ra > 2 ? ra - 2 : 0, nbb = rb > 2 ? rb - 2 : 0;
+  mp->nb = na > nbb ? na : nbb;
+  /* Strides of the batch dims in each operand (row-major, matrix last). */
+  int64_t stra = mp->m * mp->k, strb = mp->k * mp->n;
+  for (int i = mp->nb - 1; i >= 0; i--) {
+    int ia = i - (mp->nb - na), ib = i - (mp->nb - nbb);
+    int64_t da = ia >= 0 ? a->shape.d[ia] : 1, db = ib >= 0 ? b->shape.d[ib] : 1;
+    int64_t d = bcast_dim(da, db);
+    if (d == -2)
+      return tsoO_fail(err, TSO_ERR_SHAPE, "%s: batch dimensions do not broadcast (A %s, B %s)", op, SHS(a, b1),
+                       SHS(b, b2));
+    mp->bd[i] = d;
+    mp->sa[i] = da == 1 ? 0 : stra;
+    mp->sb[i] = db == 1 ? 0 : strb;
+    stra *= da;
+    strb *= db;
+  }
+  int r = 0;
+  for (int i = 0; i < mp->nb; i++) mp->out[r++] = mp->bd[i];
+  if (ra > 1) mp->out[r++] = mp->m;
+  if (rb > 1) mp->out[r++] = mp->n;
+  mp->rank = r;
+  return TSO_OK;
+}
+
+/* No attributes. */
+tso_status tsoO_parse_MATMUL(tsoO_Params *p, const tsoO_Attr *a, int na, int nin, int nout, int opset, char *err) {
+  static const char *const names[] = {NULL};
+  (void)p; (void)nin; (void)nout; (void)opset;
+  return attrs_known("MatMul", a, na, names, err);
+}
+
+/* No attributes to write. */
+tso_status tsoO_emit_MATMUL(const tsoO_Params *p, int opset, tsoO_AttrSet *out) {
+  (void)p; (void)opset;
+  emit_begin(out);
+  return TSO_OK;
+}
+
+/* numpy matmul: 1-D operands promoted and the added dim removed, batch
+** dims broadcast. */
+tso_status tsoO_infer_MATMUL(const tsoO_Params *p, int nin, const tsoO_Value *in, int nout, tsoO_Value *out,
+                             char *err) {
+  MMPlan mp;
+  tso_status st;
+  (void)p;
+  if ((st = check_arity("MatMul", nin, 2, nout, 1, err)) || (st = mm_plan(&in[0], &in[1], &mp, err))) return st;
+  set_out(out, mp.rank, mp.out);
+  return check_out_size("MatMul", out, err);
+}
+
+/* One i-k-j matrix product per broadcast batch index. */
+tso_status tsoO_eval_MATMUL(const tsoO_Params *p, int nin, const tsoO_Value *in, int nout, tsoO_Value *out,
+                            char *err) {
+  MMPlan mp;
+  tso_status st;
+  if ((st = eval_begin("MatMul", tsoO_infer_MATMUL, p, nin, in, nout, out, 2, err))) return st;
+  if ((st = mm_plan(&in[0], &in[1], &mp, err))) return st;
+  const float *a = in[0].data, *b = in[1].data;
+  float *y = out[0].data;
+  int64_t nbatch = 1;
+  for (int i = 0; i < mp.nb; i++) nbatch *= mp.bd[i];
+  for (int64_t bi = 0; bi < nbatch; bi++) {
+    int64_t rest = bi, oa = 0, ob = 0;
+    for (int i = mp.nb - 1; i >= 0; i--) {
+      int64_t idx = rest % mp.bd[i];
+      rest /= mp.bd[i];
+      oa += idx * mp.sa[i];
+      ob += idx * mp.sb[i];
+    }
+    mm(a + oa, b + ob, y + bi * mp.m * mp.n, mp.m, mp.k, mp.n);
+  }
+  return TSO_OK;
+}
+
+/* ===================================================================== */
+/* GEMM                                                                  */
+/* ===================================================================== */
+
+/* Gemm: alpha, beta (default 1), transA, transB; 'broadcast' (opset < 7)
+** is accepted and implied. */
+tso_status tsoO_parse_GEMM(tsoO_Params *p, const tsoO_Attr *a, int na, int nin, int nout, int opset, char *err) {
+  static const char *const names[] = {"alpha", "beta", "broadcast", "transA", "transB", NULL};
+  static const char op[] = "Gemm";
+  tso_status st;
+  int64_t bc;
+  (void)nin; (void)nout; (void)opset;
+  if ((st = attrs_known(op, a, na, names, err))) return st;
+  if ((st = attr_float(op, a, na, "alpha", 1.0f, &p->gemm.alpha, err))) return st;
+  if ((st = attr_float(op, a, na, "beta", 1.0f, &p->gemm.beta, err))) return st;
+  if ((st = attr_bool(op, a, na, "transA", 0, &p->gemm.trans_a, err))) return st;
+  if ((st = attr_bool(op, a, na, "transB", 0, &p->gemm.trans_b, err))) return st;
+  return attr_int(op, a, na, "broadcast", 0, 1, 0, &bc, err);
+}
+
+/* Omits defaults; below opset 7 writes broadcast=1 so that C may broadcast. */
+tso_status tsoO_emit_GEMM(const tsoO_Params *p, int opset, tsoO_AttrSet *out) {
+  int bad = 0;
+  emit_begin(out);
+  if ((p->gemm.trans_a & ~1) || (p->gemm.trans_b & ~1)) return TSO_ERR_UNSUPPORTED;
+  if (p->gemm.alpha != 1.0f) bad |= put_float(out, "alpha", p->gemm.alpha);
+  if (p->gemm.beta != 1.0f) bad |= put_float(out, "beta", p->gemm.beta);
+  if (p->gemm.trans_a) bad |= put_int(out, "transA", 1);
+  if (p->gemm.trans_b) bad |= put_int(out, "transB", 1);
+  if (eff_opset(opset) < 7) bad |= put_int(out, "broadcast", 1);
+  return bad ? TSO_ERR_LIMIT : TSO_OK;
+}
+
+/* Gemm geometry: A' [M, K], B' [K, N], C broadcast to [M, N]. */
+typedef struct GemmPlan {
+  int64_t m, k, n;
+  int hasc;
+  int64_t cm, cn; /* C's extents along M and N (1 when broadcast) */
+} GemmPlan;
+
+/* Validates A, B (2-D) and C (unidirectionally broadcastable to [M, N]). */
+static tso_status gemm_plan(const tsoO_Params *p, int nin, const tsoO_Value *in, GemmPlan *gp, char *err) {
+  static const char op[] = "Gemm";
+  char b1[SBUF], b2[SBUF];
+  tso_status st;
+  const tsoO_Value *a = &in[0], *b = &in[1];
+  if ((p->gemm.trans_a & ~1) || (p->gemm.trans_b & ~1))
+    return tsoO_fail(err, TSO_ERR_SHAPE, "%s: invalid transA/transB", op);
+  if ((st = check_float(op, "A", a, err)) || (st = check_float(op, "B", b, err))) return st;
+  if ((a->shape.rank >= 0 && a->shape.rank != 2) || (b->shape.rank >= 0 && b->shape.rank != 2))
+    return tsoO_fail(err, TSO_ERR_SHAPE, "%s: A %s and B %s must be 2-D", op, SHS(a, b1), SHS(b, b2));
+  int ta = p->gemm.trans_a, tb = p->gemm.trans_b;
+  gp->m = dim(a, ta ? 1 : 0);
+  int64_t ka = dim(a, ta ? 0 : 1), kb = dim(b, tb ? 1 : 0);
+  gp->n = dim(b, tb ? 0 : 1);
+  if (ka >= 0 && kb >= 0 && ka != kb)
+    return tsoO_fail(err, TSO_ERR_SHAPE, "%s: inner dimensions differ (A %s transA=%d, B %s transB=%d)", op,
+                     SHS(a, b1), ta, SHS(b, b2), tb);
+  gp->k = ka >= 0 ? ka : kb;
+  gp->hasc = has_input(nin, in, 2);
+  gp->cm = gp->cn = 1;
+  if (!gp->hasc) return TSO_OK;
+  const tsoO_Value *c = &in[2];
+  if ((st = check_float(op, "C", c, err))) return st;
+  int rc = c->shape.rank;
+  if (rc > 2) return tsoO_fail(err, TSO_ERR_SHAPE, "%s: C %s has rank > 2", op, SHS(c, b1));
+  if (rc < 0) return TSO_OK;
+  int64_t cm = rc == 2 ? c->shape.d[0] : 1, cn = rc >= 1 ? c->shape.d[rc - 1] : 1;
+  if ((cm >= 0 && cm != 1 && gp->m >= 0 && cm != gp->m) || (cn >= 0 && cn != 1 && gp->n >= 0 && cn != gp->n))
+    return tsoO_fail(err, TSO_ERR_SHAPE, "%s: C %s does not broadcast to %lldx%lld", op, SHS(c, b1),
+                     (long long)gp->m, (long long)gp->n);
+  if (gp->m < 0 && cm > 1) gp->m = cm;
+  if (gp->n < 0 && cn > 1) gp->n = cn;
+  gp->cm = cm;
+  gp->cn = cn;
+  return TSO_OK;
+}
+
+/* Output [M, N]. */
+tso_status tsoO_infer_GEMM(const tsoO_Params *p, int nin, const tsoO_Value *in, int nout, tsoO_Value *out,
+                           char *err) {
+  GemmPlan gp;
+  tso_status st;
+  if ((st = check_arity("Gemm", nin, 2, nout, 1, err)) || (st = gemm_plan(p, nin, in, &gp, err))) return st;
+  int64_t d[2] = {gp.m, gp.n};
+  set_out(out, 2, d);
+  return check_out_size("Gemm", out, err);
+}
+
+/* Y = alpha * A' B' + beta * C, accumulated in float. */
+tso_status tsoO_eval_GEMM(const tsoO_Params *p, int nin, const tsoO_Value *in, int nout, tsoO_Value *out,
+                          char *err) {
+  GemmPlan gp;
+  tso_status st;
+  if ((st = eval_begin("Gemm", tsoO_infer_GEMM, p, nin, in, nout, out, 2, err))) return st;
+  if ((st = gemm_plan(p, nin, in, &gp, err))) return st;
+  const float *a = in[0].data, *b = in[1].data;
+  const float *c = has_data(nin, in, 2) ? (const float *)in[2].data : NULL;
+  float *y = out[0].data;
+  int64_t m = gp.m, k = gp.k, n = gp.n;
+  for (int64_t i = 0; i < m; i++) {
+    float *yr = y + i * n;
+    if (p->gemm.trans_b) {
+      for (int64_t j = 0; j < n; j++) {
+        float acc = 0.0f;
+        for (int64_t kk = 0; kk < k; kk++)
+          acc += (p->gemm.trans_a ? a[kk * m + i] : a[i * k + kk]) * b[j * k + kk];
+        yr[j] = acc;
+      }
+    } else {
+      for (int64_t j = 0; j < n; j++) yr[j] = 0.0f;
+      for (int64_t kk = 0; kk < k; kk++) {
+        float av = p->gemm.trans_a ? a[kk * m + i] : a[i * k + kk];
+        const float *br = b + kk * n;
+        for (int64_t j = 0; j < n; j++) yr[j] += av * br[j];
+      }
+    }
+    for (int64_t j = 0; j < n; j++) {
+      float cv = c ? c[(gp.cm == 1 ? 0 : i) * gp.cn + (gp.cn == 1 ? 0 : j)] : 0.0f;
+      yr[j] = p->gemm.alpha * yr[j] + (c ? p->gemm.beta * cv : 0.0f);
+    }
+  }
+  return TSO_OK;
+}
+
+/* ===================================================================== */
+/* BATCHNORM                                                             */
+/* ===================================================================== */
+
+/* BatchNormalization in inference mode: epsilon (momentum ignored);
+** training_mode=1, spatial=0, is_test=0 (opset < 7) or more than one
+** output are unsupported. */
+tso_status tsoO_parse_BATCHNORM(tsoO_Params *p, const tsoO_Attr *a, int na, int nin, int nout, int opset,
+                                char *err) {
+  static const char *const names[] = {"consumed_inputs", "epsilon", "is_test", "momentum", "spatial",
+                                      "training_mode", NULL};
+  static const char op[] = "BatchNormalization";
+  tso_status st;
+  int64_t v;
+  float mom;
+  (void)nin;
+  if (nout != 1) return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: training outputs are not supported", op);
+  if ((st = attrs_known(op, a, na, names, err))) return st;
+  if ((st = attr_float(op, a, na, "epsilon", 1e-5f, &p->norm.epsilon, err))) return st;
+  if ((st = attr_float(op, a, na, "momentum", 0.9f, &mom, err))) return st;
+  if ((st = attr_int(op, a, na, "training_mode", 0, 1, 0, &v, err))) return st;
+  if (v) return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: training_mode=1 is not supported", op);
+  if ((st = attr_int(op, a, na, "spatial", INT64_MIN, INT64_MAX, 1, &v, err))) return st;
+  if (!v) return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: spatial=0 is not supported", op);
+  if ((st = attr_int(op, a, na, "is_test", INT64_MIN, INT64_MAX, eff_opset(opset) < 7 ? 0 : 1, &v, err))) return st;
+  if (!v) return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: is_test=0 (training) is not supported", op);
+  return TSO_OK;
+}
+
+/* epsilon when not 1e-5; below opset 7 the required is_test=1. */
+tso_status tsoO_emit_BATCHNORM(const tsoO_Params *p, int opset, tsoO_AttrSet *out) {
+  int bad = 0;
+  emit_begin(out);
+  if (p->norm.epsilon != 1e-5f) bad |= put_float(out, "epsilon", p->norm.epsilon);
+  if (eff_opset(opset) < 7) bad |= put_int(out, "is_test", 1);
+  return bad ? TSO_ERR_LIMIT : TSO_OK;
+}
+
+/* X [N, C, ...]; scale, B, mean, var [C]; output like X. */
+tso_status tsoO_infer_BATCHNORM(const tsoO_Params *p, int nin, const tsoO_Value *in, int nout, tsoO_Value *out,
+                                char *err) {
+  static const char op[] = "BatchNormalization";
+  static const char *const what[] = {"X", "scale", "B", "mean", "var"};
+  char b1[SBUF], b2[SBUF];
+  tso_status st;
+  if ((st = check_arity(op, nin, 5, nout, 1, err))) return st;
+  if (p->norm.axis != 0 || p->norm.epsilon != p->norm.epsilon)
+    return tsoO_fail(err, TSO_ERR_SHAPE, "%s: invalid parameters", op);
+  for (int i = 0; i < 5; i++)
+    if ((st = check_float(op, what[i], &in[i], err))) return st;
+  const tsoO_Value *x = &in[0];
+  if (x->shape.rank >= 0 && x->shape.rank < 2)
+    return tsoO_fail(err, TSO_ERR_SHAPE, "%s: X %s needs rank >= 2", op, SHS(x, b1));
+  int64_t c = dim(x, 1);
+  for (int i = 1; i < 5; i++) {
+    const tsoO_Value *v = &in[i];
+    if (v->shape.rank >= 0 && (v->shape.rank != 1 || (c >= 0 && v->shape.d[0] >= 0 && v->shape.d[0] != c)))
+      return tsoO_fail(err, TSO_ERR_SHAPE, "%s: %s %s does not match the channels of X %s", op, what[i],
+                       SHS(v, b1), SHS(x, b2));
+  }
+  set_out(out, x->shape.rank, x->shape.d);
+  return TSO_OK;
+}
+
+/* y = (x - mean) * scale / sqrt(var + epsilon) + B, per channel. */
+tso_status tsoO_eval_BATCHNORM(const tsoO_Params *p, int nin, const tsoO_Value *in, int nout, tsoO_Value *out,
+                               char *err) {
+  tso_status st;
+  if ((st = eval_begin("BatchNormalization", tsoO_infer_BATCHNORM, p, nin, in, nout, out, 5, err))) return st;
+  const tsoO_Shape *s = &in[0].shape;
+  const float *x = in[0].data, *sc = in[1].data, *bi = in[2].data, *mu = in[3].data, *var = in[4].data;
+  float *y = out[0].data;
+  int64_t nb = s->d[0], c = s->d[1], size = prod(s, 2, s->rank);
+  for (int64_t ch = 0; ch < c; ch++) {
+    double mul = (double)sc[ch] / sqrt((double)var[ch] + (double)p->norm.epsilon);
+    double add = (double)bi[ch] - (double)mu[ch] * mul;
+    for (int64_t n = 0; n < nb; n++) {
+      const float *xp = x + (n * c + ch) * size;
+      float *yp = y + (n * c + ch) * size;
+      for (int64_t i = 0; i < size; i++) yp[i] = (float)(xp[i] * mul + add);
+    }
+  }
+  return TSO_OK;
+}
+
+/* ===================================================================== */
+/* SOFTMAX                                                               */
+/* ===================================================================== */
+
+/* axis: default 1 and legacy 2-D coercion below opset 13, -1 from 13. */
+tso_status tsoO_parse_SOFTMAX(tsoO_Params *p, const tsoO_Attr *a, int na, int nin, int nout, int opset,
+                              char *err) {
+  static const char *const names[] = {"axis", NULL};
+  tso_status st;
+  int64_t ax;
+  (void)nin; (void)nout;
+  p->axis.legacy = eff_opset(opset) < 13;
+  if ((st = attrs_known("Softmax", a, na, names, err))) return st;
+  if ((st = attr_int("Softmax", a, na, "axis", -TSO_MAX_RANK, TSO_MAX_RANK - 1, p->axis.legacy ? 1 : -1, &ax, err)))
+    return st;
+  p->axis.axis = (int32_t)ax;
+  return TSO_OK;
+}
+
+/* Legacy and new semantics agree for axis -1, so that one converts across
+** opset 13; other axes only emit at an opset of the same flavour. */
+tso_status tsoO_emit_SOFTMAX(const tsoO_Params *p, int opset, tsoO_AttrSet *out) {
+  int legacy_opset = eff_opset(opset) < 13;
+  emit_begin(out);
+  if (p->axis.legacy & ~1) return TSO_ERR_UNSUPPORTED;
+  if (p->axis.legacy != legacy_opset && p->axis.axis != -1) return TSO_ERR_UNSUPPORTED;
+  int def = legacy_opset ? 1 : -1;
+  if (p->axis.axis != def) return put_int(out, "axis", p->axis.axis) ? TSO_ERR_LIMIT : TSO_OK;
+  return TSO_OK;
+}
+
+/* Softmax geometry: outer x len x inner, normalized along len. */
+static tso_status softmax_plan(const tsoO_Params *p, const tsoO_Value *x, int64_t *outer, int64_t *len,
+                               int64_t *inner, char *err) {
+  char b[SBUF];
+  int r = x->shape.rank;
+  if (p->axis.legacy & ~1) return tsoO_fail(err, TSO_ERR_SHAPE, "Softmax: invalid legacy flag");
+  if (r < 0) return TSO_OK;
+  int ax = norm_axis(p->axis.axis, r);
+  if (ax < 0)
+    return tsoO_fail(err, TSO_ERR_SHAPE, "Softmax: axis %d out of range for X %s", (int)p->axis.axis, SHS(x, b));
+  if (!tsoO_shape_known(&x->shape)) return TSO_OK;
+  *outer = prod(&x->shape, 0, ax);
+  *len = p->axis.legacy ? prod(&x->shape, ax, r) : x->shape.d[ax];
+  *inner = p->axis.legacy ? 1 : prod(&x->shape, ax + 1, r);
+  return TSO_OK;
+}
+
+/* Output like X. */
+tso_status tsoO_infer_SOFTMAX(const tsoO_Params *p, int nin, const tsoO_Value *in, int nout, tsoO_Value *out,
+                              char *err) {
+  tso_status st;
+  int64_t o, l, i;
+  if ((st = check_arity("Softmax", nin, 1, nout, 1, err)) || (st = check_float("Softmax", "X", &in[0], err)) ||
+      (st = softmax_plan(p, &in[0], &o, &l, &i, err)))
+    return st;
+  set_out(out, in[0].shape.rank, in[0].shape.d);
+  return TSO_OK;
+}
+
+/* exp(x - max) / sum, the sum in double. */
+tso_status tsoO_eval_SOFTMAX(const tsoO_Params *p, int nin, const tsoO_Value *in, int nout, tsoO_Value *out,
+                             char *err) {
+  tso_status st;
+  int64_t outer = 0, len = 0, inner = 0;
+  if ((st = eval_begin("Softmax", tsoO_infer_SOFTMAX, p, nin, in, nout, out, 1, err))) return st;
+  if ((st = softmax_plan(p, &in[0], &outer, &len, &inner, err))) return st;
+  const float *x = in[0].data;
+  float *y = out[0].data;
+  for (int64_t o = 0; o < outer; o++) {
+    for (int64_t i = 0; i < inner; i++) {
+      const float *xp = x + o * len * inner + i;
+      float *yp = y + o * len * inner + i;
+      float mx = -INFINITY;
+      for (int64_t j = 0; j < len; j++) mx = xp[j * inner] > mx ? xp[j * inner] : mx;
+      double sum = 0.0;
+      for (int64_t j = 0; j < len; j++) {
+        float e = expf(xp[j * inner] - mx);
+        yp[j * inner] = e;
+        sum += e;
+      }
+      for (int64_t j = 0; j < len; j++) yp[j * inner] = (float)(yp[j * inner] / sum);
+    }
+  }
+  return TSO_OK;
+}
+
+/* ===================================================================== */
+/* REDUCEMEAN                                                            */
+/* ===================================================================== */
+
+/* keepdims (default 1); axes attribute below opset 18, second input from
+** 18 (then noop_with_empty_axes too). */
+tso_status tsoO_parse_REDUCEMEAN(tsoO_Params *p, const tsoO_Attr *a, int na, int nin, int nout, int opset,
+                                 char *err) {
+  static const char *const names[] = {"axes", "keepdims", "noop_with_empty_axes", NULL};
+  static const char op[] = "ReduceMean";
+  tso_status st;
+  int new_form = eff_opset(opset) >= 18;
+  (void)nout;
+  if ((st = attrs_known(op, a, na, names, err))) return st;
+  if ((st = attr_bool(op, a, na, "keepdims", 1, &p->axes.keepdims, err))) return st;
+  if ((st = attr_bool(op, a, na, "noop_with_empty_axes", 0, &p->axes.noop_empty, err))) return st;
+  const tsoO_Attr *ax = tsoO_attr_find(a, na, "axes");
+  if (new_form && ax) return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: 'axes' is an input from opset 18", op);
+  if (!new_form && nin > 1) return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: axes input before opset 18", op);
+  if (!new_form && p->axes.noop_empty)
+    return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: noop_with_empty_axes needs opset 18", op);
+  if (!ax) return TSO_OK;
+  if (ax->kind != TSO_ATTR_INTS || ax->n < 0 || ax->n > TSO_MAX_RANK || (ax->n && !ax->ints))
+    return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: 'axes' must be a list of at most %d ints", op, TSO_MAX_RANK);
+  for (int i = 0; i < ax->n; i++) {
+    if (ax->ints[i] < -TSO_MAX_RANK || ax->ints[i] >= TSO_MAX_RANK)
+      return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: axis %lld out of range", op, (long long)ax->ints[i]);
+    p->axes.axes[i] = (int32_t)ax->ints[i];
+  }
+  p->axes.naxes = ax->n;
+  p->axes.has_axes = ax->n > 0;
+  return TSO_OK;
+}
+
+/* Attribute axes cannot be written at opset >= 18 (they must become an
+** input first), nor noop_with_empty_axes below 18. */
+tso_status tsoO_emit_REDUCEMEAN(const tsoO_Params *p, int opset, tsoO_AttrSet *out) {
+  int new_form = eff_opset(opset) >= 18, bad = 0;
+  emit_begin(out);
+  if ((p->axes.keepdims & ~1) || (p->axes.noop_empty & ~1) || p->axes.naxes < 0 || p->axes.naxes > TSO_MAX_RANK ||
+      p->axes.has_axes != (p->axes.naxes > 0))
+    return TSO_ERR_UNSUPPORTED;
+  if (new_form ? p->axes.has_axes : p->axes.noop_empty) return TSO_ERR_UNSUPPORTED;
+  if (p->axes.has_axes) bad |= put_ints(out, "axes", p->axes.axes, p->axes.naxes);
+  if (!p->axes.keepdims) bad |= put_int(out, "keepdims", 0);
+  if (p->axes.noop_empty) bad |= put_int(out, "noop_with_empty_axes", 1);
+  return bad ? TSO_ERR_LIMIT : TSO_OK;
+}
+
+/* ReduceMean geometry: red[i] is 1 for each reduced dim of X. */
+typedef struct RedPlan {
+  int known; /* 0: the axes are not known yet */
+  int noop;  /* 1: the output is X unchanged */
+  int red[TSO_MAX_RANK];
+} RedPlan;
+
+/* Finds the reduced axes from the params or the constant axes input. */
+static tso_status red_plan(const tsoO_Params *p, int nin, const tsoO_Value *in, RedPlan *rp, char *err) {
+  static const char op[] = "ReduceMean";
+  char b1[SBUF], b2[SBUF];
+  tso_status st;
+  int32_t axes[TSO_MAX_RANK];
+  int64_t nax = 0;
+  const tsoO_Value *x = &in[0];
+  memset(rp, 0, sizeof *rp);
+  if ((p->axes.keepdims & ~1) || (p->axes.noop_empty & ~1) || p->axes.naxes < 0 || p->axes.naxes > TSO_MAX_RANK ||
+      p->axes.has_axes != (p->axes.naxes > 0))
+    return tsoO_fail(err, TSO_ERR_SHAPE, "%s: invalid parameters", op);
+  if ((st = check_float(op, "data", x, err))) return st;
+  if (p->axes.has_axes) {
+    if (has_input(nin, in, 1)) return tsoO_fail(err, TSO_ERR_SHAPE, "%s: axes given twice", op);
+    nax = p->axes.naxes;
+    memcpy(axes, p->axes.axes, sizeof axes);
+  } else if (has_input(nin, in, 1)) {
+    const tsoO_Value *av = &in[1];
+    if (av->dtype != TSO_DT_INT64 && av->dtype != TSO_DT_UNDEFINED)
+      return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: axes input is %s, expected int64", op,
+                       tsoO_dtype_name(av->dtype));
+    if (av->shape.rank >= 0 && av->shape.rank != 1)
+      return tsoO_fail(err, TSO_ERR_SHAPE, "%s: axes input %s must be 1-D", op, SHS(av, b1));
+    nax = dim(av, 0);
+    if (nax > TSO_MAX_RANK) return tsoO_fail(err, TSO_ERR_SHAPE, "%s: axes input %s too long", op, SHS(av, b1));
+    if (nax < 0 || (nax > 0 && (!av->data || av->dtype != TSO_DT_INT64))) return TSO_OK; /* not known yet */
+    for (int i = 0; i < nax; i++) {
+      int64_t v = ((const int64_t *)av->data)[i];
+      axes[i] = (int32_t)(v < -TSO_MAX_RANK ? -TSO_MAX_RANK - 1 : v > TSO_MAX_RANK ? TSO_MAX_RANK : v);
+    }
+  }
+  int r = x->shape.rank;
+  if (nax == 0) {
+    rp->known = 1;
+    rp->noop = p->axes.noop_empty;
+    for (int i = 0; i < TSO_MAX_RANK; i++) rp->red[i] = !rp->noop && i < r;
+    return TSO_OK;
+  }
+  if (r < 0) return TSO_OK;
+  for (int i = 0; i < nax; i++) {
+    int a = norm_axis(axes[i], r);
+    if (a < 0 || rp->red[a])
+      return tsoO_fail(err, TSO_ERR_SHAPE, "%s: axis %d is out of range or repeated for data %s", op, (int)axes[i],
+                       SHS(x, b2));
+    rp->red[a] = 1;
+  }
+  rp->known = 1;
+  return TSO_OK;
+}
+
+/* Reduced dims become 1 (keepdims) or disappear. */
+tso_status tsoO_infer_REDUCEMEAN(const tsoO_Params *p, int nin, const tsoO_Value *in, int nout, tsoO_Value *out,
+                                 char *err) {
+  RedPlan rp;
+  tso_status st;
+  if ((st = check_arity("ReduceMean", nin, 1, nout, 1, err)) || (st = red_plan(p, nin, in, &rp, err))) return st;
+  const tsoO_Shape *s = &in[0].shape;
+  int64_t d[TSO_MAX_RANK];
+  int r = 0;
+  if (s->rank < 0 || (!rp.known && !p->axes.keepdims)) {
+    set_out(out, -1, NULL);
+    return TSO_OK;
+  }
+  for (int i = 0; i < s->rank; i++) {
+    if (!rp.known) d[r++] = s->d[i] == 1 ? 1 : -1;
+    else if (!rp.red[i]) d[r++] = s->d[i];
+    else if (p->axes.keepdims) d[r++] = 1;
+  }
+  set_out(out, r, d);
+  return TSO_OK;
+}
+
+/* Sums into a double buffer with an odometer over X, then divides. */
+tso_status tsoO_eval_REDUCEMEAN(const tsoO_Params *p, int nin, const tsoO_Value *in, int nout, tsoO_Value *out,
+                                char *err) {
+  RedPlan rp;
+  tso_status st;
+  if ((st = eval_begin("ReduceMean", tsoO_infer_REDUCEMEAN, p, nin, in, nout, out, 1, err))) return st;
+  if ((st = red_plan(p, nin, in, &rp, err))) return st;
+  if (!rp.known) return tsoO_fail(err, TSO_ERR_ARG, "ReduceMean: axes are not known");
+  const tsoO_Shape *s = &in[0].shape;
+  const float *x = in[0].data;
+  float *y = out[0].data;
+  int64_t total = tsoO_numel(s), nout_el = tsoO_numel(&out[0].shape), cnt = 1;
+  if (rp.noop) {
+    if (total > 0) memcpy(y, x, (size_t)total * sizeof *x);
+    return TSO_OK;
+  }
+  /* Output strides per input dim, 0 on reduced dims. */
+  int64_t ost[TSO_MAX_RANK], idx[TSO_MAX_RANK] = {0}, acc = 1;
+  for (int i = s->rank - 1; i >= 0; i--) {
+    ost[i] = rp.red[i] ? 0 : acc;
+    if (rp.red[i]) cnt *= s->d[i];
+    else acc *= s->d[i];
+  }
+  double *sum = calloc(nout_el > 0 ? (size_t)nout_el : 1, sizeof *sum);
+  if (!sum) return tsoO_fail(err, TSO_ERR_NOMEM, "ReduceMean: out of memory");
+  int64_t off = 0;
+  for (int64_t e = 0; e < total; e++) {
+    sum[off] += x[e];
+    for (int i = s->rank - 1; i >= 0; i--) {
+      off += ost[i];
+      if (++idx[i] < s->d[i]) break;
+      off -= ost[i] * s->d[i];
+      idx[i] = 0;
+    }
+  }
+  for (int64_t i = 0; i < nout_el; i++) y[i] = (float)(sum[i] / (double)cnt);
+  free(sum);
+  return TSO_OK;
+}
+
+/* ===================================================================== */
+/* LAYERNORM                                                             */
+/* ===================================================================== */
+
+/* LayerNormalization (opset 17): axis (default -1), epsilon (1e-5),
+** stash_type 1 only; only output Y. */
+tso_status tsoO_parse_LAYERNORM(tsoO_Params *p, const tsoO_Attr *a, int na, int nin, int nout, int opset,
+                                char *err) {
+  static const char *const names[] = {"axis", "epsilon", "stash_type", NULL};
+  static const char op[] = "LayerNormalization";
+  tso_status st;
+  int64_t ax, stash;
+  (void)nin;
+  if (eff_opset(opset) < 17) return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: needs opset >= 17", op);
+  if (nout != 1) return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: only output Y is supported", op);
+  if ((st = attrs_known(op, a, na, names, err))) return st;
+  if ((st = attr_int(op, a, na, "axis", -TSO_MAX_RANK, TSO_MAX_RANK - 1, -1, &ax, err))) return st;
+  if ((st = attr_float(op, a, na, "epsilon", 1e-5f, &p->norm.epsilon, err))) return st;
+  if ((st = attr_int(op, a, na, "stash_type", 1, 1, 1, &stash, err))) return st;
+  p->norm.axis = (int32_t)ax;
+  return TSO_OK;
+}
+
+/* axis and epsilon when not default; nothing below opset 17. */
+tso_status tsoO_emit_LAYERNORM(const tsoO_Params *p, int opset, tsoO_AttrSet *out) {
+  int bad = 0;
+  emit_begin(out);
+  if (eff_opset(opset) < 17) return TSO_ERR_UNSUPPORTED;
+  if (p->norm.axis != -1) bad |= put_int(out, "axis", p->norm.axis);
+  if (p->norm.epsilon != 1e-5f) bad |= put_float(out, "epsilon", p->norm.epsilon);
+  return bad ? TSO_ERR_LIMIT : TSO_OK;
+}
+
+/* Element strides of v broadcast (unidirectionally, numpy) to shape s;
+** 0 on broadcast dims. Returns 0 if v does not broadcast (known dims). */
+static int bcast_strides(const tsoO_Shape *v, const tsoO_Shape *s, int64_t *st) {
+  if (v->rank > s->rank) return 0;
+  int64_t acc = 1;
+  for (int i = s->rank - 1; i >= 0; i--) {
+    int j = i - (s->rank - v->rank);
+    int64_t dv = j >= 0 ? v->d[j] : 1;
+    if (dv >= 0 && dv != 1 && s->d[i] >= 0 && dv != s->d[i]) return 0;
+    st[i] = dv == 1 ? 0 : acc;
+    if (dv > 0) acc *= dv;
+  }
+  return 1;
+}
+
+/* X, Scale and optional B broadcastable to X; output like X. */
+tso_status tsoO_infer_LAYERNORM(const tsoO_Params *p, int nin, const tsoO_Value *in, int nout, tsoO_Value *out,
+                                char *err) {
+  static const char op[] = "LayerNormalization";
+  char b1[SBUF], b2[SBUF];
+  tso_status st;
+  int64_t strd[TSO_MAX_RANK];
+  if ((st = check_arity(op, nin, 2, nout, 1, err))) return st;
+  if (p->norm.epsilon != p->norm.epsilon) return tsoO_fail(err, TSO_ERR_SHAPE, "%s: epsilon is NaN", op);
+  const tsoO_Value *x = &in[0];
+  if ((st = check_float(op, "X", x, err)) || (st = check_float(op, "Scale", &in[1], err))) return st;
+  int hasb = has_input(nin, in, 2);
+  if (hasb && (st = check_float(op, "B", &in[2], err))) return st;
+  int r = x->shape.rank;
+  if (r >= 0) {
+    if (norm_axis(p->norm.axis, r) < 0)
+      return tsoO_fail(err, TSO_ERR_SHAPE, "%s: axis %d out of range for X %s", op, (int)p->norm.axis, SHS(x, b1));
+    for (int i = 1; i < (hasb ? 3 : 2); i++)
+      if (in[i].shape.rank >= 0 && !bcast_strides(&in[i].shape, &x->shape, strd))
+        return tsoO_fail(err, TSO_ERR_SHAPE, "%s: %s %s does not broadcast to X %s", op, i == 1 ? "Scale" : "B",
+                         SHS(&in[i], b1), SHS(x, b2));
+  }
+  set_out(out, r, x->shape.d);
+  return TSO_OK;
+}
+
+/* Per row over the normalized dims: mean and variance in double, then
+** (x - mean) / sqrt(var + epsilon) * scale + B. */
+tso_status tsoO_eval_LAYERNORM(const tsoO_Params *p, int nin, const tsoO_Value *in, int nout, tsoO_Value *out,
+                               char *err) {
+  tso_status st;
+  if ((st = eval_begin("LayerNormalization", tsoO_infer_LAYERNORM, p, nin, in, nout, out, 2, err))) return st;
+  const tsoO_Shape *s = &in[0].shape;
+  int r = s->rank, ax = norm_axis(p->norm.axis, r), hasb = has_data(nin, in, 2);
+  int64_t ss[TSO_MAX_RANK] = {0}, sb[TSO_MAX_RANK] = {0}, idx[TSO_MAX_RANK] = {0}, osc = 0, ob = 0;
+  bcast_strides(&in[1].shape, s, ss);
+  if (hasb) bcast_strides(&in[2].shape, s, sb);
+  const float *x = in[0].data, *sc = in[1].data, *bi = hasb ? (const float *)in[2].data : NULL;
+  float *y = out[0].data;
+  int64_t rows = prod(s, 0, ax), len = prod(s, ax, r);
+  for (int64_t row = 0; row < rows; row++) {
+    const float *xp = x + row * len;
+    float *yp = y + row * len;
+    double mean = 0.0, var = 0.0;
+    for (int64_t j = 0; j < len; j++) mean += xp[j];
+    mean /= (double)len;
+    for (int64_t j = 0; j < len; j++) var += (xp[j] - mean) * (xp[j] - mean);
+    var /= (double)len;
+    double inv = 1.0 / sqrt(var + (double)p->norm.epsilon);
+    for (int64_t j = 0; j < len; j++) {
+      double v = (xp[j] - mean) * inv * sc[osc];
+      yp[j] = (float)(bi ? v + bi[ob] : v);
+      for (int i = r - 1; i >= 0; i--) { /* odometer over X: Scale and B offsets */
+        osc += ss[i];
+        ob += sb[i];
+        if (++idx[i] < s->d[i]) break;
+        osc -= ss[i] * s->d[i];
+        ob -= sb[i] * s->d[i];
+        idx[i] = 0;
+      }
+    }
+  }
+  return TSO_OK;
+}
+
+/* ===================================================================== */
+/* Generator-only operators: ENLARGE and the constants                   */
+/* ===================================================================== */
+
+/* Shared parse of the operators without an ONNX form. */
+static tso_status no_onnx(const char *op, char *err) {
+  return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s has no ONNX form", op);
+}
+
+/* Generator-only: no ONNX form to parse or emit. */
+tso_status tsoO_parse_ENLARGE(tsoO_Params *p, const tsoO_Attr *a, int na, int nin, int nout, int opset, char *err) {
+  (void)p; (void)a; (void)na; (void)nin; (void)nout; (void)opset;
+  return no_onnx("enlarge", err);
+}
+
+tso_status tsoO_emit_ENLARGE(const tsoO_Params *p, int opset, tsoO_AttrSet *out) {
+  (void)p; (void)opset;
+  emit_begin(out);
+  return TSO_ERR_UNSUPPORTED;
+}
+
+/* Conv kernel [M, C, kh, kw] -> [M, C, p->enlarge.kh, p->enlarge.kw]; the
+** target is at least the source and differs by an even amount. */
+tso_status tsoO_infer_ENLARGE(const tsoO_Params *p, int nin, const tsoO_Value *in, int nout, tsoO_Value *out,
+                              char *err) {
+  static const char op[] = "enlarge";
+  char b[SBUF];
+  tso_status st;
+  const tsoO_Value *x = &in[0];
+  if ((st = check_arity(op, nin, 1, nout, 1, err)) || (st = check_float(op, "kernel", x, err))) return st;
+  if (p->enlarge.kh < 1 || p->enlarge.kw < 1)
+    return tsoO_fail(err, TSO_ERR_SHAPE, "%s: invalid target %dx%d", op, (int)p->enlarge.kh, (int)p->enlarge.kw);
+  if (x->shape.rank >= 0 && x->shape.rank != 4)
+    return tsoO_fail(err, TSO_ERR_SHAPE, "%s: kernel %s must be 4-D", op, SHS(x, b));
+  int64_t kh = dim(x, 2), kw = dim(x, 3);
+  if ((kh >= 0 && (kh > p->enlarge.kh || (p->enlarge.kh - kh) % 2)) ||
+      (kw >= 0 && (kw > p->enlarge.kw || (p->enlarge.kw - kw) % 2)))
+    return tsoO_fail(err, TSO_ERR_SHAPE, "%s: kernel %s cannot be centred in %dx%d", op, SHS(x, b),
+                     (int)p->enlarge.kh, (int)p->enlarge.kw);
+  int64_t d[4] = {dim(x, 0), dim(x, 1), p->enlarge.kh, p->enlarge.kw};
+  set_out(out, 4, d);
+  return check_out_size(op, out, err);
+}
+
+/* Zero-pads every kh x kw tap plane symmetrically. */
+tso_status tsoO_eval_ENLARGE(const tsoO_Params *p, int nin, const tsoO_Value *in, int nout, tsoO_Value *out,
+                             char *err) {
+  tso_status st;
+  if ((st = eval_begin("enlarge", tsoO_infer_ENLARGE, p, nin, in, nout, out, 1, err))) return st;
+  const tsoO_Shape *s = &in[0].shape;
+  int64_t planes = s->d[0] * s->d[1], kh = s->d[2], kw = s->d[3], th = p->enlarge.kh, tw = p->enlarge.kw;
+  int64_t oh = (th - kh) / 2, ow = (tw - kw) / 2;
+  const float *x = in[0].data;
+  float *y = out[0].data;
+  for (int64_t i = 0; i < planes * th * tw; i++) y[i] = 0.0f;
+  for (int64_t pl = 0; pl < planes; pl++)
+    for (int64_t i = 0; i < kh; i++)
+      for (int64_t j = 0; j < kw; j++) y[(pl * th + i + oh) * tw + j + ow] = x[(pl * kh + i) * kw + j];
+  return TSO_OK;
+}
+
+/* Kinds of generator constants. */
+enum { CG_IKERNEL, CG_IMATRIX, CG_ONES, CG_POOL };
+static const char *const cg_names[] = {"const_ikernel", "const_imatrix", "const_ones", "const_pool"};
+
+/* Validates p->cgen for constant kind k and sets the output shape. */
+static tso_status cgen_infer(int k, const tsoO_Params *p, int nin, int nout, tsoO_Value *out, char *err) {
+  const char *op = cg_names[k];
+  int r = p->cgen.rank;
+  const int32_t *d = p->cgen.dims;
+  tso_status st;
+  int64_t dd[TSO_MAX_RANK];
+  if ((st = check_arity(op, nin, 0, nout, 1, err))) return st;
+  if (nin != 0) return tsoO_fail(err, TSO_ERR_ARG, "%s: takes no inputs", op);
+  if (r < 0 || r > TSO_MAX_RANK) return tsoO_fail(err, TSO_ERR_SHAPE, "%s: invalid rank %d", op, r);
+  for (int i = 0; i < r; i++) {
+    if (d[i] < 1) return tsoO_fail(err, TSO_ERR_SHAPE, "%s: dimension %d is %d", op, i, (int)d[i]);
+    dd[i] = d[i];
+  }
+  int ok = 1;
+  if (k == CG_IKERNEL || k == CG_POOL) ok = r == 4 && d[0] == d[1];
+  if (k == CG_IKERNEL) ok = ok && (d[2] & 1) && (d[3] & 1);
+  if (k == CG_IMATRIX) ok = r == 2 && d[0] == d[1];
+  set_out(out, r, dd);
+  if (!ok) {
+    char b[SBUF];
+    return tsoO_fail(err, TSO_ERR_SHAPE, "%s: invalid shape %s", op, SHS(out, b));
+  }
+  return check_out_size(op, out, err);
+}
+
+/* Fills the constant of kind k into out[0]. */
+static tso_status cgen_eval(int k, tsoO_InferFn infer, const tsoO_Params *p, int nin, const tsoO_Value *in,
+                            int nout, tsoO_Value *out, char *err) {
+  tso_status st;
+  if ((st = eval_begin(cg_names[k], infer, p, nin, in, nout, out, 0, err))) return st;
+  const tsoO_Shape *s = &out[0].shape;
+  float *y = out[0].data;
+  int64_t n = tsoO_numel(s);
+  for (int64_t i = 0; i < n; i++) y[i] = k == CG_ONES ? 1.0f : 0.0f;
+  if (k == CG_IMATRIX) {
+    for (int64_t i = 0; i < s->d[0]; i++) y[i * s->d[0] + i] = 1.0f;
+  } else if (k == CG_IKERNEL || k == CG_POOL) {
+    int64_t c = s->d[0], kh = s->d[2], kw = s->d[3];
+    for (int64_t ch = 0; ch < c; ch++) {
+      float *pl = y + (ch * c + ch) * kh * kw;
+      if (k == CG_IKERNEL) pl[(kh / 2) * kw + kw / 2] = 1.0f;
+      else
+        for (int64_t i = 0; i < kh * kw; i++) pl[i] = 1.0f / (float)(kh * kw);
+    }
+  }
+  return TSO_OK;
+}
+
+#define CGEN_OP(EN, K)                                                                                       \
+  tso_status tsoO_parse_##EN(tsoO_Params *p, const tsoO_Attr *a, int na, int nin, int nout, int opset,     \
+                             char *err) {                                                                   \
+    (void)p; (void)a; (void)na; (void)nin; (void)nout; (void)opset;                                         \
+    return no_onnx(cg_names[K], err);                                                                       \
+  }                                                                                                         \
+  tso_status tsoO_emit_##EN(const tsoO_Params *p, int opset, tsoO_AttrSet *out) {                           \
+    (void)p; (void)opset;                                                                                   \
+    emit_begin(out);                                                                                        \
+    return TSO_ERR_UNSUPPORTED;                                                                             \
+  }                                                                                                         \
+  tso_status tsoO_infer_##EN(const tsoO_Params *p, int nin, const tsoO_Value *in, int nout, tsoO_Value *out, \
+                             char *err) {                                                                   \
+    (void)in;                                                                                               \
+    return cgen_infer(K, p, nin, nout, out, err);                                                           \
+  }                                                                                                         \
+  tso_status tsoO_eval_##EN(const tsoO_Params *p, int nin, const tsoO_Value *in, int nout, tsoO_Value *out,  \
+                            char *err) {                                                                    \
+    return cgen_eval(K, tsoO_infer_##EN, p, nin, in, nout, out, err);                                       \
+  }
+
+/* Identity conv kernel [C, C, kh, kw] (kh, kw odd): 1 at the centre tap
+** where output channel == input channel. */
+CGEN_OP(CONST_IKERNEL, CG_IKERNEL)
+/* Identity matrix [n, n]. */
+CGEN_OP(CONST_IMATRIX, CG_IMATRIX)
+/* All ones, any shape. */
+CGEN_OP(CONST_ONES, CG_ONES)
+/* Average-pool kernel [C, C, kh, kw]: 1/(kh*kw) where output == input
+** channel; a conv with it is average pooling with SAME padding and
+** count_include_pad. */
+CGEN_OP(CONST_POOL, CG_POOL)
