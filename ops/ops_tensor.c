@@ -486,9 +486,9 @@ static int int64_op(int op) {
 static tso_status binary_type(int op, const tsoO_Value *in, int *dt, char *err) {
   const char *name = tsoO_info(op)->name;
   int a = in[0].dtype, b = in[1].dtype;
-  if (a && b && a != b)
-    return tsoO_fail(err, TSO_ERR_SHAPE, "%s: input types %s and %s differ", name,
-                     tsoO_dtype_name(a), tsoO_dtype_name(b));
+  if (a && b && a != b) /* legal for Pow (exponent of another type), not computed here */
+    return tsoO_fail(err, op == TSO_OP_POW ? TSO_ERR_UNSUPPORTED : TSO_ERR_SHAPE,
+                     "%s: input types %s and %s differ", name, tsoO_dtype_name(a), tsoO_dtype_name(b));
   *dt = a ? a : b;
   if (*dt && *dt != TSO_DT_FLOAT && !(*dt == TSO_DT_INT64 && int64_op(op)))
     return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: element type %s not handled", name,
