@@ -505,8 +505,7 @@ tso_status tso_optimize(tso_model *m, const tso_opt_options *o, tso_opt_report *
     rep->outputs_unchecked = cr.unchecked;
     rep->max_abs_err = cr.max_abs;
     rep->max_rel_err = cr.max_rel;
-    snprintf(rep->check_note, sizeof rep->check_note, "%s%s", cr.symbolic_set ? "symbolic dims set to 1; " : "",
-             cr.note);
+    (void)tsoO_fail(rep->check_note, TSO_OK, "%s%s", cr.symbolic_set ? "symbolic dims set to 1; " : "", cr.note);
     if (st != TSO_OK) {
       tsoI_free(h);
       return set_err(m->ctx, st, cr.note);

@@ -101,6 +101,10 @@ typedef struct tso_model_stats {
 } tso_model_stats;
 TSO_API void tso_model_stats_get(const tso_model *m, tso_model_stats *st);
 
+/* Warnings collected while loading, one per line (symbolic dimensions
+** kept symbolic, table operators kept opaque and why), or "". */
+TSO_API const char *tso_model_warnings(const tso_model *m);
+
 /* Names of the opaque operator types in the model, "domain::type" or
 ** "type", each once, in order of first appearance. Valid until the model
 ** changes. Returns how many; *names may be NULL to just count. */
