@@ -12,7 +12,10 @@
 ** can be hashed and compared byte-wise.
 **
 ** Invariants kept by the builder and checked by tsoI_check():
-**   - a tensor has at most one producer; graph inputs and constants have none;
+**   - a tensor has at most one producer; graph inputs and initializers have
+**     none; a tensor whose value is known at compile time (TSO_T_CONST)
+**     may still have one (a Constant node, a folded Shape chain): the node
+**     stays, only its value is known;
 **   - node->in/out index edges[]; an input id may be -1 (absent optional);
 **   - tensor->producer/slot name the node output that makes it;
 **   - a node with TSO_N_DEAD set is ignored everywhere and removed by
@@ -28,7 +31,7 @@
 /* Tensor flags. */
 #define TSO_T_INPUT    0x01u /* a graph input */
 #define TSO_T_OUTPUT   0x02u /* a graph output */
-#define TSO_T_CONST    0x04u /* constant: data is set (initializer or folded) */
+#define TSO_T_CONST    0x04u /* value known: data is set (initializer, Constant node, or folded) */
 #define TSO_T_EXTERNAL 0x08u /* data came from an external data file */
 #define TSO_T_OWNED    0x10u /* data lives in the graph's arena (else borrowed) */
 
@@ -119,8 +122,8 @@ tso_status tsoI_check(tsoI_Graph *g);
 uint64_t tsoI_hash(tsoI_Graph *g);
 
 /* ---- transformations ---- */
-/* Marks nodes that no graph output depends on as dead and drops unused
-** constants that are not graph inputs; returns nodes removed. */
+/* Marks nodes that no graph output depends on as dead; returns nodes
+** removed. (Constants nothing reads go at the next tsoI_compact.) */
 int tsoI_remove_dead(tsoI_Graph *g);
 /* Removes identity and no-op nodes (Identity, inference Dropout, Reshape
 ** to the same shape, identity Transpose, one-input Concat, one-piece
