@@ -108,7 +108,7 @@ tso_status tso_ctx_bind_shape(tso_ctx *ctx, const char *spec) {
   char buf[TSO_ERRMAX];
   tsoO_Shape s;
   if (!eq || eq == spec || parse_dims(eq + 1, &s) != 0) {
-    snprintf(buf, sizeof buf, "bad shape binding '%s': expected NAME=DIMS, e.g. input=1x3x224x224 or batch=1",
+    (void)tsoO_fail(buf, TSO_OK, "bad shape binding '%s': expected NAME=DIMS, e.g. input=1x3x224x224 or batch=1",
              spec);
     return set_err(ctx, TSO_ERR_ARG, buf);
   }
@@ -316,7 +316,7 @@ static tso_status fresh_name(tso_model *m, const char *name) {
   if (!name || !*name) return set_err(m->ctx, TSO_ERR_ARG, "tensor names must not be empty");
   if (tsoI_find(tsoX_graph(m->x), name) >= 0) {
     char buf[TSO_ERRMAX];
-    snprintf(buf, sizeof buf, "tensor '%.200s' is defined twice", name);
+    (void)tsoO_fail(buf, TSO_OK, "tensor '%.200s' is defined twice", name);
     return set_err(m->ctx, TSO_ERR_INVALID, buf);
   }
   return TSO_OK;
@@ -356,7 +356,7 @@ tso_status tso_model_add_node(tso_model *m, const char *op_type, const char *con
   int op = tsoO_from_onnx(op_type);
   const tsoO_Info *oi = tsoO_info(op);
   if (!oi || op == TSO_OP_CONSTANT) {
-    snprintf(buf, sizeof buf, "'%.100s' is not an operator of the table (hand-built graphs use table operators; "
+    (void)tsoO_fail(buf, TSO_OK, "'%.100s' is not an operator of the table (hand-built graphs use table operators; "
              "initializers stand for Constant)", op_type);
     return set_err(m->ctx, TSO_ERR_UNSUPPORTED, buf);
   }
@@ -364,7 +364,7 @@ tso_status tso_model_add_node(tso_model *m, const char *op_type, const char *con
   memset(&p, 0, sizeof p);
   tso_status st = oi->parse(&p, attrs, nattrs, nin, nout, tsoX_opset(m->x), err);
   if (st != TSO_OK) {
-    snprintf(buf, sizeof buf, "%s: %s", op_type, err);
+    (void)tsoO_fail(buf, TSO_OK, "%s: %s", op_type, err);
     return set_err(m->ctx, st, buf);
   }
   tsoI_Graph *g = tsoX_graph(m->x);
@@ -374,7 +374,7 @@ tso_status tso_model_add_node(tso_model *m, const char *op_type, const char *con
     ids[i] = -1;
     if (!inputs[i] || !*inputs[i]) continue;
     if ((ids[i] = tsoI_find(g, inputs[i])) < 0) {
-      snprintf(buf, sizeof buf, "%s reads '%.100s', which is not defined yet", op_type, inputs[i]);
+      (void)tsoO_fail(buf, TSO_OK, "%s reads '%.100s', which is not defined yet", op_type, inputs[i]);
       free(ids);
       return set_err(m->ctx, TSO_ERR_INVALID, buf);
     }
@@ -402,7 +402,7 @@ tso_status tso_model_add_output(tso_model *m, const char *name) {
   int32_t t = tsoI_find(g, name);
   if (t < 0) {
     char buf[TSO_ERRMAX];
-    snprintf(buf, sizeof buf, "output '%.200s' is not a tensor of the graph", name);
+    (void)tsoO_fail(buf, TSO_OK, "output '%.200s' is not a tensor of the graph", name);
     return set_err(m->ctx, TSO_ERR_INVALID, buf);
   }
   if (tsoI_mark_output(g, t) != 0) return set_err(m->ctx, TSO_ERR_NOMEM, g->err);
