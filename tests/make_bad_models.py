@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes malformed ONNX models for the CLI tests into a folder.
+"""Writes malformed ONNX models (and symbolic.onnx, a good one) for the CLI tests.
 
 Each is wrong in one way a user's file can be: a cycle, a dangling name,
 mismatched element types, an absurd dimension, initializer data that does
@@ -14,7 +14,7 @@ from onnx import TensorProto, helper
 
 def model(nodes, inputs, outputs, inits=()):
     g = helper.make_graph(nodes, "bad", inputs, outputs, list(inits))
-    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
 
 
 def vi(name, dims, t=TensorProto.FLOAT):
@@ -45,6 +45,12 @@ def main(out):
         "twice": model([helper.make_node("Relu", ["x"], ["y"]), helper.make_node("Tanh", ["x"], ["y"])], [x], [y]),
         "no_output": model([helper.make_node("Relu", ["x"], ["r"])], [x], [vi("missing", [2, 3])]),
     }
+    # not malformed: a symbolic batch dimension, an Identity, an opaque
+    # operator (Abs is outside the table) and a custom-domain operator
+    sym = model([helper.make_node("Relu", ["x"], ["r"]), helper.make_node("Identity", ["r"], ["i"]),
+                 helper.make_node("Abs", ["i"], ["y"])],
+                [vi("x", ["batch", 3])], [vi("y", ["batch", 3])])
+    bad["symbolic"] = sym
     for name, m in bad.items():
         with open(f"{out}/{name}.onnx", "wb") as f:
             f.write(m.SerializeToString())

@@ -49,6 +49,7 @@ head -c 4096 /dev/urandom >"$work/garbage.onnx"
 : >"$work/empty.onnx"
 python3 "$src/tests/make_bad_models.py" "$work" || fail "cannot make the malformed models"
 for b in truncated garbage empty cycle dangling types absurd_dim bad_init twice no_output; do
+  [ -e "$work/$b.onnx" ] || { fail "malformed $b: not made"; continue; }
   rm -f "$work/bad.out.onnx"
   expect_exit 2 "malformed $b" "$opt" "$work/$b.onnx" "$work/bad.out.onnx"
   [ ! -e "$work/bad.out.onnx" ] || fail "malformed $b: an output file was written"
@@ -56,6 +57,21 @@ for b in truncated garbage empty cycle dangling types absurd_dim bad_init twice 
   [ "$lines" -eq 1 ] || { fail "malformed $b: $lines lines on stderr, expected one"; cat "$work/err.txt"; }
   grep -q "^taso-opt: error: " "$work/err.txt" || fail "malformed $b: no 'error:' line"
 done
+
+# symbolic dimensions: kept with a note, or bound with --shape; the opaque Abs survives
+expect_exit 0 "symbolic" "$opt" --seed 2 "$work/symbolic.onnx" "$work/sym.opt.onnx"
+grep -q "dimension 0 is symbolic ('batch')" "$work/err.txt" || { fail "symbolic: no note"; cat "$work/err.txt"; }
+grep -q "symbolic dims set to 1" "$work/out.txt" || fail "symbolic: the check does not say how it bound the dim"
+grep -q "opaque     1 node(s): Abs" "$work/out.txt" || { fail "symbolic: opaque Abs not reported"; cat "$work/out.txt"; }
+expect_exit 0 "symbolic bound" "$opt" --seed 2 --shape batch=4 "$work/symbolic.onnx" "$work/sym2.opt.onnx"
+! grep -q "symbolic" "$work/err.txt" || fail "symbolic bound: still a note"
+expect_exit 0 "input bound" "$opt" --seed 2 --shape x=2x3 "$work/symbolic.onnx" "$work/sym3.opt.onnx"
+expect_exit 1 "contradicting binding" "$opt" --shape x=2x4 "$work/symbolic.onnx" "$work/sym4.opt.onnx"
+expect_exit 1 "binding of nothing" "$opt" --shape nosuch=2 "$work/symbolic.onnx" "$work/sym5.opt.onnx"
+if python3 -c "import onnxruntime" 2>/dev/null; then
+  python3 "$src/bench/ort_compare.py" "$work/symbolic.onnx" "$work/sym.opt.onnx" --seed 3 >"$work/ort.txt" 2>&1 ||
+    { fail "symbolic: onnxruntime disagrees"; cat "$work/ort.txt"; }
+fi
 
 # an output that cannot be written: exit 4, nothing left behind
 expect_exit 4 "unwritable output" "$opt" "$src/data/example.onnx" "$work/no/such/dir/out.onnx"
