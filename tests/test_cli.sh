@@ -73,6 +73,23 @@ if python3 -c "import onnxruntime" 2>/dev/null; then
     { fail "symbolic: onnxruntime disagrees"; cat "$work/ort.txt"; }
 fi
 
+# external data: read from beside the input, written beside the output
+mkdir -p "$work/ext"
+python3 -c "
+import onnx, sys
+m = onnx.load(sys.argv[1])
+onnx.save_model(m, sys.argv[2], save_as_external_data=True, all_tensors_to_one_file=True,
+                location='weights.bin', size_threshold=100)" "$src/data/example.onnx" "$work/ext/m.onnx" ||
+  fail "cannot write the external-data model"
+expect_exit 0 "external data" "$opt" --seed 4 "$work/ext/m.onnx" "$work/ext/out.onnx"
+[ -s "$work/ext/out.onnx.data" ] || fail "external data: no out.onnx.data written"
+if python3 -c "import onnxruntime" 2>/dev/null; then
+  python3 "$src/bench/ort_compare.py" "$work/ext/m.onnx" "$work/ext/out.onnx" --seed 3 >"$work/ort.txt" 2>&1 ||
+    { fail "external data: onnxruntime disagrees"; cat "$work/ort.txt"; }
+fi
+rm "$work/ext/weights.bin"
+expect_exit 2 "external data missing" "$opt" "$work/ext/m.onnx" "$work/ext/out2.onnx"
+
 # an output that cannot be written: exit 4, nothing left behind
 expect_exit 4 "unwritable output" "$opt" "$src/data/example.onnx" "$work/no/such/dir/out.onnx"
 [ -z "$(ls -A "$work/no" 2>/dev/null)" ] || fail "unwritable output: something was left behind"
