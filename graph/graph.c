@@ -487,7 +487,9 @@ uint64_t tsoI_hash(tsoI_Graph *g) {
       int32_t t = TSO_IN(g, nd, i);
       ins[i] = t >= 0 ? th[t] : 0x0ABC;
     }
-    if (oi && (oi->flags & TSO_OPF_COMMUTATIVE) && nin >= 2) qsort(ins, 2, sizeof ins[0], cmp_u64);
+    /* legacy (opset < 7) broadcasting is one-sided: those operands do not commute */
+    if (oi && (oi->flags & TSO_OPF_COMMUTATIVE) && nin >= 2 && !nd->p.axis.legacy)
+      qsort(ins, 2, sizeof ins[0], cmp_u64);
     uint64_t v = XXH3_64bits(&nd->p, sizeof nd->p);
     v = mix(v, nd->op);
     v = mix(v, ((uint64_t)nd->nin << 16) | nd->nout);

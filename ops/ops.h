@@ -73,7 +73,8 @@ typedef union tsoO_Params {
     int32_t count_include_pad;   /* avg pooling: divide by the full window */
   } win;
   struct { int32_t trans_a, trans_b; float alpha, beta; } gemm;
-  struct { int32_t axis; int32_t legacy; } axis; /* CONCAT, SOFTMAX (legacy: opset<13 2-D coercion), FLATTEN, GATHER */
+  struct { int32_t axis; int32_t legacy; } axis; /* CONCAT, SOFTMAX (legacy: opset<13 2-D coercion), FLATTEN, GATHER;
+                                                    ADD..POW: legacy != 0 is opset<7 one-sided broadcasting (not commutative) */
   struct { int32_t axis, nsizes; int32_t sizes[24]; } split; /* nsizes 0: equal parts or the 'split' input, and sizes[0] = number of outputs (for opset 18 num_outputs) */
   struct { int32_t n; int32_t perm[TSO_MAX_RANK]; } transpose; /* n 0: reverse */
   struct { int32_t naxes; int32_t axes[TSO_MAX_RANK]; int32_t keepdims, noop_empty, has_axes; } axes; /* REDUCEMEAN, SQUEEZE, UNSQUEEZE (attribute form) */

@@ -119,14 +119,16 @@ static int shape_eq(const tsoO_Shape *a, const tsoO_Shape *b) {
 }
 
 /* Common start of every eval: every given input carries data of a known
-** dtype and shape, infer agrees with the inputs, and out[0] is a buffer of
-** the inferred shape. nreq: inputs that are required. */
+** dtype and shape, infer agrees with the inputs, and every output is a
+** buffer of the inferred shape. nreq: inputs that are required. */
 static tso_status eval_begin(const char *op, tsoO_InferFn infer, const tsoO_Params *p, int nin,
                              const tsoO_Value *in, int nout, tsoO_Value *out, int nreq, char *err) {
   tsoO_Value tmp[4];
   char b1[SBUF], b2[SBUF];
-  if (nout < 1 || nout > 4 || !out || !out[0].data)
+  if (nout < 1 || nout > 4 || !out)
     return tsoO_fail(err, TSO_ERR_ARG, "%s: no output buffer", op);
+  for (int k = 0; k < nout; k++)
+    if (!out[k].data) return tsoO_fail(err, TSO_ERR_ARG, "%s: no buffer for output %d", op, k);
   for (int i = 0; i < nin; i++) {
     if (i < nreq && !in[i].data) return tsoO_fail(err, TSO_ERR_ARG, "%s: input %d has no data", op, i);
     if (!in[i].data && has_input(nin, in, i)) /* never drop a given optional input silently */
@@ -138,9 +140,10 @@ static tso_status eval_begin(const char *op, tsoO_InferFn infer, const tsoO_Para
   memset(tmp, 0, sizeof tmp);
   tso_status st = infer(p, nin, in, nout, tmp, err);
   if (st) return st;
-  if (!shape_eq(&tmp[0].shape, &out[0].shape))
-    return tsoO_fail(err, TSO_ERR_ARG, "%s: output buffer is %s, expected %s", op, SHS(&out[0], b1),
-                     SHS(&tmp[0], b2));
+  for (int k = 0; k < nout; k++)
+    if (!shape_eq(&tmp[k].shape, &out[k].shape))
+      return tsoO_fail(err, TSO_ERR_ARG, "%s: output %d buffer is %s, expected %s", op, k, SHS(&out[k], b1),
+                       SHS(&tmp[k], b2));
   return TSO_OK;
 }
 
@@ -1423,7 +1426,7 @@ tso_status tsoO_eval_REDUCEMEAN(const tsoO_Params *p, int nin, const tsoO_Value 
 /* ===================================================================== */
 
 /* LayerNormalization (opset 17): axis (default -1), epsilon (1e-5),
-** stash_type 1 only; only output Y. */
+** stash_type 1 only; outputs Y and the optional Mean and InvStdDev. */
 tso_status tsoO_parse_LAYERNORM(tsoO_Params *p, const tsoO_Attr *a, int na, int nin, int nout, int opset,
                                 char *err) {
   static const char *const names[] = {"axis", "epsilon", "stash_type", NULL};
@@ -1432,7 +1435,7 @@ tso_status tsoO_parse_LAYERNORM(tsoO_Params *p, const tsoO_Attr *a, int na, int 
   int64_t ax, stash;
   (void)nin;
   if (eff_opset(opset) < 17) return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: needs opset >= 17", op);
-  if (nout != 1) return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: only output Y is supported", op);
+  if (nout < 1 || nout > 3) return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: %d outputs", op, nout);
   if ((st = attrs_known(op, a, na, names, err))) return st;
   if ((st = attr_int(op, a, na, "axis", -TSO_MAX_RANK, TSO_MAX_RANK - 1, -1, &ax, err))) return st;
   if ((st = attr_float(op, a, na, "epsilon", 1e-5f, &p->norm.epsilon, err))) return st;
@@ -1466,14 +1469,15 @@ static int bcast_strides(const tsoO_Shape *v, const tsoO_Shape *s, int64_t *st) 
   return 1;
 }
 
-/* X, Scale and optional B broadcastable to X; output like X. */
+/* X, Scale and optional B broadcastable to X; Y like X; Mean and InvStdDev
+** (float32: stash_type 1) like X with the normalized dimensions 1. */
 tso_status tsoO_infer_LAYERNORM(const tsoO_Params *p, int nin, const tsoO_Value *in, int nout, tsoO_Value *out,
                                 char *err) {
   static const char op[] = "LayerNormalization";
   char b1[SBUF], b2[SBUF];
   tso_status st;
-  int64_t strd[TSO_MAX_RANK];
-  if ((st = check_arity(op, nin, 2, nout, 1, err))) return st;
+  int64_t strd[TSO_MAX_RANK], d[TSO_MAX_RANK];
+  if ((st = check_arity(op, nin, 2, nout, 3, err))) return st;
   if (p->norm.epsilon != p->norm.epsilon) return tsoO_fail(err, TSO_ERR_SHAPE, "%s: epsilon is NaN", op);
   const tsoO_Value *x = &in[0];
   if ((st = check_float(op, "X", x, err)) || (st = check_float(op, "Scale", &in[1], err))) return st;
@@ -1489,15 +1493,20 @@ tso_status tsoO_infer_LAYERNORM(const tsoO_Params *p, int nin, const tsoO_Value 
                          SHS(&in[i], b1), SHS(x, b2));
   }
   set_out(out, r, x->shape.d);
+  int ax = r > 0 ? norm_axis(p->norm.axis, r) : 0;
+  for (int i = 0; i < r; i++) d[i] = i < ax ? x->shape.d[i] : 1;
+  for (int k = 1; k < nout; k++) set_out(&out[k], r, d);
   return TSO_OK;
 }
 
 /* Per row over the normalized dims: mean and variance in double, then
-** (x - mean) / sqrt(var + epsilon) * scale + B. */
+** (x - mean) / sqrt(var + epsilon) * scale + B; Mean and InvStdDev get the
+** row's mean and 1 / sqrt(var + epsilon). */
 tso_status tsoO_eval_LAYERNORM(const tsoO_Params *p, int nin, const tsoO_Value *in, int nout, tsoO_Value *out,
                                char *err) {
   tso_status st;
   if ((st = eval_begin("LayerNormalization", tsoO_infer_LAYERNORM, p, nin, in, nout, out, 2, err))) return st;
+  float *stat[2] = {nout > 1 ? (float *)out[1].data : NULL, nout > 2 ? (float *)out[2].data : NULL};
   const tsoO_Shape *s = &in[0].shape;
   int r = s->rank, ax = norm_axis(p->norm.axis, r), hasb = has_data(nin, in, 2);
   int64_t ss[TSO_MAX_RANK] = {0}, sb[TSO_MAX_RANK] = {0}, idx[TSO_MAX_RANK] = {0}, osc = 0, ob = 0;
@@ -1515,6 +1524,8 @@ tso_status tsoO_eval_LAYERNORM(const tsoO_Params *p, int nin, const tsoO_Value *
     for (int64_t j = 0; j < len; j++) var += (xp[j] - mean) * (xp[j] - mean);
     var /= (double)len;
     double inv = 1.0 / sqrt(var + (double)p->norm.epsilon);
+    if (stat[0]) stat[0][row] = (float)mean;
+    if (stat[1]) stat[1][row] = (float)inv;
     for (int64_t j = 0; j < len; j++) {
       double v = (xp[j] - mean) * inv * sc[osc];
       yp[j] = (float)(bi ? v + bi[ob] : v);

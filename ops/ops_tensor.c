@@ -7,9 +7,16 @@
 ** placeholder. Also the numpy broadcasting rule, tsoO_broadcast_shape.
 **
 ** Invariants:
-**   - parse() accepts only the attribute names its opset defines (7..21)
+**   - parse() accepts only the attribute names its opset defines (up to
+**     21, and down to the first opset whose form of the operator it
+**     implements exactly: 1 for most, 2 Pad, 5 Reshape, 7 Dropout, 9 Erf)
 **     and refuses, with TSO_ERR_UNSUPPORTED, whatever it could get wrong;
 **     for every p that parse() produces, parse(emit(p)) == p.
+**   - Below opset 7 Add Sub Mul Div Pow do not broadcast like numpy: B is
+**     broadcast to A only with broadcast=1, aligned at 'axis' or at the
+**     end. parse() records that in p->axis.legacy (BC_* below, never 0
+**     below opset 7, always 0 from 7 on), so a node with legacy != 0 is
+**     neither numpy-broadcasting nor commutative.
 **   - infer() reads input data only through non-NULL pointers; what it
 **     cannot determine becomes an unknown rank (-1) or dimension (-1),
 **     never an error.
@@ -19,9 +26,13 @@
 **     Slice's starts/ends, Pad's pads, Unsqueeze's axes) of unknown type is
 **     merely unknown. At eval time every present input has data.
 **   - eval() moves elements of tsoO_dtype_size() bytes, so data movement
-**     works for every fixed-size dtype; arithmetic is float32, plus int64
-**     for Add/Sub/Mul/Div/scalar-mul (wrapping; division truncates toward
-**     zero).
+**     works for every fixed-size dtype. Add/Sub/Mul/Div/scalar-mul compute
+**     float32, float64 and every 8..64-bit integer type (wrapping; division
+**     truncates toward zero; a division by zero is refused); Pow computes a
+**     float32 base with a float or integer exponent and an int32/int64 base
+**     with an int32/int64/float32/float64 exponent, the result of the
+**     base's type;
+**     the unary operators are float32 only.
 */
 #include <math.h>
 #include <stdint.h>
@@ -30,7 +41,6 @@
 #include "ops.h"
 
 
-#define OPSET_MIN 7
 #define OPSET_MAX 21
 #define SSTR 128                 /* room for a shape string */
 #define ALLOWZERO(p) ((p)->reshape.allowzero)
@@ -41,13 +51,14 @@
 ** Attribute helpers (parse and emit)
 ** ====================================================================== */
 
-/* Fails unless opset is in the range whose operator forms this file knows,
-** or an attribute is not one of `names` (NULL-terminated, NULL for none). */
-static tso_status parse_begin(int opset, const tsoO_Attr *a, int na, const char *const *names,
-                              const char *op, char *err) {
-  if (opset < OPSET_MIN || opset > OPSET_MAX)
+/* Fails unless opset is in [lo, OPSET_MAX], the range whose forms of the
+** operator this file knows, or an attribute is not one of `names`
+** (NULL-terminated, NULL for none). */
+static tso_status parse_begin(int opset, int lo, const tsoO_Attr *a, int na,
+                              const char *const *names, const char *op, char *err) {
+  if (opset < lo || opset > OPSET_MAX)
     return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: opset %d not handled (only %d..%d)", op,
-                     opset, OPSET_MIN, OPSET_MAX);
+                     opset, lo, OPSET_MAX);
   for (int i = 0; i < na; i++) {
     int ok = 0;
     for (int j = 0; names && names[j] && !ok; j++)
@@ -110,10 +121,10 @@ static tso_status attr_ints(const tsoO_Attr *a, int na, const char *name, int ma
   return TSO_OK;
 }
 
-/* Clears `out` and fails for an opset this file does not write. */
-static tso_status emit_begin(tsoO_AttrSet *out, int opset) {
+/* Clears `out` and fails for an opset outside [lo, OPSET_MAX]. */
+static tso_status emit_begin(tsoO_AttrSet *out, int opset, int lo) {
   memset(out, 0, sizeof *out);
-  return opset < OPSET_MIN || opset > OPSET_MAX ? TSO_ERR_UNSUPPORTED : TSO_OK;
+  return opset < lo || opset > OPSET_MAX ? TSO_ERR_UNSUPPORTED : TSO_OK;
 }
 
 /* Appends an attribute slot of the given kind, NULL when the set is full. */
@@ -475,30 +486,122 @@ tso_status tsoO_broadcast_shape(const tsoO_Shape *a, const tsoO_Shape *b, tsoO_S
   return TSO_OK;
 }
 
-/* 1 when op has an int64 kernel. */
-static int int64_op(int op) {
+/* Broadcasting of the binary operators below opset 7, kept in
+** p->axis.legacy (and the axis of BC_AXIS in p->axis.axis). B is broadcast
+** to A: padded with 1s to A's rank, each of its dimensions is 1 or A's, and
+** the output has A's shape. The opset 1..6 text allows only B's shape equal
+** to a run of A's or a single element ("1-dim expansion doesn't work yet");
+** B's 1s are also stretched here, as ONNX's opset 6->7 version converter
+** accepts (and as the PyTorch-exported opset-6 test data expect). */
+enum {
+  BC_NUMPY = 0,  /* opset >= 7: numpy multidirectional broadcasting */
+  BC_EQUAL = 1,  /* broadcast=0: A and B have one shape */
+  BC_SUFFIX = 2, /* broadcast=1 without axis: B matches A's last dimensions */
+  BC_AXIS = 3    /* broadcast=1, axis=k: B matches A's dimensions from k on */
+};
+#define BCAST(p) ((p)->axis.legacy)
+#define BCAST_AXIS(p) ((p)->axis.axis)
+
+/* 1 for the binary operators with an ONNX form. */
+static int is_binary(int op) {
   return op == TSO_OP_ADD || op == TSO_OP_SUB || op == TSO_OP_MUL || op == TSO_OP_DIV ||
-         op == TSO_OP_SCALAR_MUL;
+         op == TSO_OP_POW;
 }
 
-/* Checks that both inputs have one type this op computes in; *dt gets it
-** (0 when both are unknown). */
+/* 1 when Add/Sub/Mul/Div/scalar-mul have a kernel for dtype dt. */
+static int arith_type(int dt) {
+  switch (dt) {
+  case TSO_DT_FLOAT: case TSO_DT_DOUBLE:
+  case TSO_DT_INT8: case TSO_DT_INT16: case TSO_DT_INT32: case TSO_DT_INT64:
+  case TSO_DT_UINT8: case TSO_DT_UINT16: case TSO_DT_UINT32: case TSO_DT_UINT64: return 1;
+  default: return 0;
+  }
+}
+
+/* 1 when Pow has a kernel for base type a and exponent type b (an unknown
+** type, 0, is taken as possible): a float32 base with any exponent of
+** arith_type, an int32/int64 base with an int32/int64/float exponent. */
+static int pow_types(int a, int b) {
+  if (a == TSO_DT_UNDEFINED || a == TSO_DT_FLOAT) return b == TSO_DT_UNDEFINED || arith_type(b);
+  if (a == TSO_DT_INT32 || a == TSO_DT_INT64)
+    return b == TSO_DT_UNDEFINED || b == TSO_DT_INT32 || b == TSO_DT_INT64 ||
+           b == TSO_DT_FLOAT || b == TSO_DT_DOUBLE;
+  return 0;
+}
+
+/* Checks that the input types are ones op computes; *dt gets the output
+** type (0 when it is still unknown). */
 static tso_status binary_type(int op, const tsoO_Value *in, int *dt, char *err) {
   const char *name = tsoO_info(op)->name;
   int a = in[0].dtype, b = in[1].dtype;
-  if (a && b && a != b) /* legal for Pow (exponent of another type), not computed here */
-    return tsoO_fail(err, op == TSO_OP_POW ? TSO_ERR_UNSUPPORTED : TSO_ERR_SHAPE,
-                     "%s: input types %s and %s differ", name, tsoO_dtype_name(a), tsoO_dtype_name(b));
+  if (op == TSO_OP_POW) { /* the output has the base's type */
+    *dt = a;
+    if (!pow_types(a, b))
+      return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "pow: %s base with %s exponent not handled",
+                       tsoO_dtype_name(a), tsoO_dtype_name(b));
+    return TSO_OK;
+  }
+  if (a && b && a != b)
+    return tsoO_fail(err, TSO_ERR_SHAPE, "%s: input types %s and %s differ", name,
+                     tsoO_dtype_name(a), tsoO_dtype_name(b));
   *dt = a ? a : b;
-  if (*dt && *dt != TSO_DT_FLOAT && !(*dt == TSO_DT_INT64 && int64_op(op)))
+  if (*dt && !arith_type(*dt))
     return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: element type %s not handled", name,
                      tsoO_dtype_name(*dt));
   return TSO_OK;
 }
 
+/* B's shape padded with 1s to the rank of A (both known) as legacy mode bc
+** aligns it, into *out; TSO_ERR_SHAPE when it does not fit in A. */
+static tso_status legacy_pad(const tsoO_Params *p, const tsoO_Shape *a, const tsoO_Shape *b,
+                             tsoO_Shape *out, const char *name, char *err) {
+  char b1[SSTR], b2[SSTR];
+  int off = BCAST(p) == BC_AXIS ? BCAST_AXIS(p) : a->rank - b->rank;
+  if (off < 0 || off + b->rank > a->rank)
+    return tsoO_fail(err, TSO_ERR_SHAPE, "%s: B %s does not fit in A %s at axis %d", name,
+                     tsoO_shape_str(b, b1, sizeof b1), tsoO_shape_str(a, b2, sizeof b2), off);
+  *out = unknown_shape(a->rank);
+  for (int i = 0; i < a->rank; i++)
+    out->d[i] = i >= off && i < off + b->rank ? b->d[i - off] : 1;
+  return TSO_OK;
+}
+
+/* The output shape of a binary operator under its broadcasting mode. */
+static tso_status binary_shape(int op, const tsoO_Params *p, const tsoO_Shape *a,
+                               const tsoO_Shape *b, tsoO_Shape *s, char *err) {
+  const char *name = tsoO_info(op)->name;
+  char m[TSO_ERRMAX], b1[SSTR], b2[SSTR];
+  int bc = BCAST(p);
+  tsoO_Shape pb;
+  tso_status st;
+  if (bc < BC_NUMPY || bc > BC_AXIS || (bc != BC_NUMPY && !is_binary(op)) ||
+      (bc == BC_AXIS && (BCAST_AXIS(p) < 0 || BCAST_AXIS(p) >= TSO_MAX_RANK)))
+    return tsoO_fail(err, TSO_ERR_SHAPE, "%s: invalid broadcasting parameters", name);
+  if (bc == BC_NUMPY) {
+    if ((st = tsoO_broadcast_shape(a, b, s, m))) return tsoO_fail(err, st, "%s: %s", name, m);
+    return TSO_OK;
+  }
+  *s = a->rank >= 0 || bc != BC_EQUAL ? *a : *b;
+  if (a->rank < 0 || b->rank < 0) return TSO_OK;
+  if (bc == BC_EQUAL) pb = *b;
+  else if ((st = legacy_pad(p, a, b, &pb, name, err))) return st;
+  int ok = pb.rank == a->rank;
+  for (int i = 0; ok && i < a->rank; i++) {
+    int64_t x = a->d[i], y = pb.d[i];
+    if (y < 0 || (y == 1 && bc != BC_EQUAL)) continue; /* B's 1s stretch to A */
+    ok = x < 0 || x == y;
+    s->d[i] = y;
+  }
+  if (ok) return TSO_OK;
+  return tsoO_fail(err, TSO_ERR_SHAPE, "%s: B %s does not %s A %s (opset < 7, broadcast=%d)",
+                   name, tsoO_shape_str(b, b1, sizeof b1),
+                   bc == BC_EQUAL ? "have the shape of" : "broadcast to",
+                   tsoO_shape_str(a, b2, sizeof b2), bc != BC_EQUAL);
+}
+
 /* Inference of the broadcasting binary operators and scalar-mul. */
-static tso_status binary_infer(int op, int nin, const tsoO_Value *in, int nout, tsoO_Value *out,
-                               char *err) {
+static tso_status binary_infer(int op, const tsoO_Params *p, int nin, const tsoO_Value *in,
+                               int nout, tsoO_Value *out, char *err) {
   const char *name = tsoO_info(op)->name;
   tsoO_Shape s;
   char b[SSTR];
@@ -510,10 +613,8 @@ static tso_status binary_infer(int op, int nin, const tsoO_Value *in, int nout, 
       return tsoO_fail(err, TSO_ERR_SHAPE, "smul: the scalar has shape %s, not []",
                        tsoO_shape_str(&in[1].shape, b, sizeof b));
     s = in[0].shape;
-  } else {
-    char m[TSO_ERRMAX];
-    if ((st = tsoO_broadcast_shape(&in[0].shape, &in[1].shape, &s, m)))
-      return tsoO_fail(err, st, "%s: %s", name, m);
+  } else if ((st = binary_shape(op, p, &in[0].shape, &in[1].shape, &s, err))) {
+    return st;
   }
   return set_out(&out[0], dt, &s, name, err);
 }
@@ -524,13 +625,23 @@ static float fbin(int op, float x, float y) {
   case TSO_OP_ADD: return x + y;
   case TSO_OP_SUB: return x - y;
   case TSO_OP_DIV: return x / y;
-  case TSO_OP_POW: return powf(x, y);
   default: return x * y; /* MUL, SCALAR_MUL */
   }
 }
 
-/* One int64 result of a binary op, wrapping on overflow; *bad on a
-** division by zero. */
+/* One double result of a binary op. */
+static double dbin(int op, double x, double y) {
+  switch (op) {
+  case TSO_OP_ADD: return x + y;
+  case TSO_OP_SUB: return x - y;
+  case TSO_OP_DIV: return x / y;
+  default: return x * y;
+  }
+}
+
+/* One signed integer result of a binary op, wrapping modulo 2^64 (which
+** narrows to the wrapped result of any narrower type); *bad on a division
+** by zero. */
 static int64_t ibin(int op, int64_t x, int64_t y, int *bad) {
   uint64_t ux = (uint64_t)x, uy = (uint64_t)y;
   switch (op) {
@@ -544,82 +655,233 @@ static int64_t ibin(int op, int64_t x, int64_t y, int *bad) {
   }
 }
 
-/* Reference kernel of the broadcasting binary operators and scalar-mul. */
-static tso_status binary_eval(int op, int nin, const tsoO_Value *in, int nout, tsoO_Value *out,
-                              char *err) {
+/* One unsigned integer result of a binary op, modulo 2^64. */
+static uint64_t ubin(int op, uint64_t x, uint64_t y, int *bad) {
+  switch (op) {
+  case TSO_OP_ADD: return x + y;
+  case TSO_OP_SUB: return x - y;
+  case TSO_OP_DIV:
+    if (y == 0) { *bad = 1; return 0; }
+    return x / y;
+  default: return x * y;
+  }
+}
+
+/* Checks the buffers of a binary op and sets up a walk of the output that
+** follows both inputs (B padded first under a legacy broadcasting mode). */
+static tso_status binary_walk(int op, const tsoO_Params *p, int nin, const tsoO_Value *in,
+                              int nout, tsoO_Value *out, Walk *w, char *err) {
   const char *name = tsoO_info(op)->name;
+  tsoO_Shape sh[2], tmp;
   tso_status st = arity(nin, 2, 2, nout, 1, 1, name, err);
   if (st || (st = need(&in[0], name, err)) || (st = need(&in[1], name, err)) ||
       (st = need(&out[0], name, err)))
     return st;
+  sh[0] = in[0].shape;
+  sh[1] = in[1].shape;
+  if (is_binary(op) && BCAST(p) != BC_NUMPY) {
+    if ((st = binary_shape(op, p, &sh[0], &sh[1], &tmp, err))) return st;
+    if (BCAST(p) != BC_EQUAL && (st = legacy_pad(p, &in[0].shape, &in[1].shape, &sh[1], name, err)))
+      return st;
+  }
   const tsoO_Shape *os = &out[0].shape;
-  Walk w;
-  memset(&w, 0, sizeof w);
-  w.r = os->rank;
+  memset(w, 0, sizeof *w);
+  w->r = os->rank;
   for (int j = 0; j < 2; j++) {
-    const tsoO_Shape *s = &in[j].shape;
+    const tsoO_Shape *s = &sh[j];
     int64_t k = 1;
     if (s->rank > os->rank) return tsoO_fail(err, TSO_ERR_ARG, "%s: output rank too small", name);
     for (int d = os->rank - 1, i = s->rank - 1; d >= 0; d--, i--) {
       if (i < 0) continue;
       if (s->d[i] != 1 && s->d[i] != os->d[d])
         return tsoO_fail(err, TSO_ERR_ARG, "%s: output shape does not match the inputs", name);
-      w.st[j][d] = s->d[i] == 1 ? 0 : k;
+      w->st[j][d] = s->d[i] == 1 ? 0 : k;
       k *= s->d[i];
     }
   }
-  for (int d = 0; d < w.r; d++) w.dim[d] = os->d[d];
-  int64_t n = tsoO_numel(os);
-  int bad = 0;
-  if (out[0].dtype == TSO_DT_FLOAT && in[0].dtype == TSO_DT_FLOAT && in[1].dtype == TSO_DT_FLOAT) {
-    const float *x = in[0].data, *y = in[1].data;
-    float *z = out[0].data;
-    for (int64_t k = 0; k < n; k++, walk_next(&w)) z[k] = fbin(op, x[w.off[0]], y[w.off[1]]);
-  } else if (out[0].dtype == TSO_DT_INT64 && in[0].dtype == TSO_DT_INT64 &&
-             in[1].dtype == TSO_DT_INT64 && int64_op(op)) {
-    const int64_t *x = in[0].data, *y = in[1].data;
-    int64_t *z = out[0].data;
-    for (int64_t k = 0; k < n; k++, walk_next(&w)) z[k] = ibin(op, x[w.off[0]], y[w.off[1]], &bad);
-  } else {
+  for (int d = 0; d < w->r; d++) w->dim[d] = os->d[d];
+  return TSO_OK;
+}
+
+/* z[k] = EXPR(u, v) over a walk of n elements, u and v the elements of
+** in[0] and in[1], all of type T. */
+#define BIN_LOOP(T, EXPR)                                                        \
+  do {                                                                           \
+    const T *x_ = in[0].data, *y_ = in[1].data;                                  \
+    T *z_ = out[0].data;                                                         \
+    for (int64_t k = 0; k < n; k++, walk_next(&w)) {                             \
+      T u = x_[w.off[0]], v = y_[w.off[1]];                                      \
+      z_[k] = EXPR;                                                              \
+    }                                                                            \
+  } while (0)
+
+/* Reference kernel of Add, Sub, Mul, Div and scalar-mul. */
+static tso_status binary_eval(int op, const tsoO_Params *p, int nin, const tsoO_Value *in,
+                              int nout, tsoO_Value *out, char *err) {
+  const char *name = tsoO_info(op)->name;
+  Walk w;
+  int bad = 0, dt = out[0].dtype;
+  tso_status st = binary_walk(op, p, nin, in, nout, out, &w, err);
+  if (st) return st;
+  if (in[0].dtype != dt || in[1].dtype != dt)
+    return tsoO_fail(err, TSO_ERR_ARG, "%s: input and output types differ", name);
+  int64_t n = tsoO_numel(&out[0].shape);
+  switch (dt) {
+  case TSO_DT_FLOAT: BIN_LOOP(float, fbin(op, u, v)); break;
+  case TSO_DT_DOUBLE: BIN_LOOP(double, dbin(op, u, v)); break;
+  case TSO_DT_INT8: BIN_LOOP(int8_t, (int8_t)ibin(op, u, v, &bad)); break;
+  case TSO_DT_INT16: BIN_LOOP(int16_t, (int16_t)ibin(op, u, v, &bad)); break;
+  case TSO_DT_INT32: BIN_LOOP(int32_t, (int32_t)ibin(op, u, v, &bad)); break;
+  case TSO_DT_INT64: BIN_LOOP(int64_t, ibin(op, u, v, &bad)); break;
+  case TSO_DT_UINT8: BIN_LOOP(uint8_t, (uint8_t)ubin(op, u, v, &bad)); break;
+  case TSO_DT_UINT16: BIN_LOOP(uint16_t, (uint16_t)ubin(op, u, v, &bad)); break;
+  case TSO_DT_UINT32: BIN_LOOP(uint32_t, (uint32_t)ubin(op, u, v, &bad)); break;
+  case TSO_DT_UINT64: BIN_LOOP(uint64_t, ubin(op, u, v, &bad)); break;
+  default:
     return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: element type %s not handled", name,
-                     tsoO_dtype_name(out[0].dtype));
+                     tsoO_dtype_name(dt));
   }
   if (bad) return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: integer division by zero", name);
   return TSO_OK;
 }
 
-/* Parse of an operator without attributes. */
-static tso_status parse_none(int op, const tsoO_Attr *a, int na, int opset, char *err) {
-  return parse_begin(opset, a, na, NULL, tsoO_info(op)->name, err);
+/* Element k of a numeric array of type dt as a double (NaN for a type
+** that is not one of arith_type's). */
+static double num_at(int dt, const void *v, int64_t k) {
+  switch (dt) {
+  case TSO_DT_FLOAT: return ((const float *)v)[k];
+  case TSO_DT_DOUBLE: return ((const double *)v)[k];
+  case TSO_DT_INT8: return ((const int8_t *)v)[k];
+  case TSO_DT_INT16: return ((const int16_t *)v)[k];
+  case TSO_DT_INT32: return ((const int32_t *)v)[k];
+  case TSO_DT_INT64: return (double)((const int64_t *)v)[k];
+  case TSO_DT_UINT8: return ((const uint8_t *)v)[k];
+  case TSO_DT_UINT16: return ((const uint16_t *)v)[k];
+  case TSO_DT_UINT32: return ((const uint32_t *)v)[k];
+  case TSO_DT_UINT64: return (double)((const uint64_t *)v)[k];
+  default: return NAN;
+  }
+}
+
+/* x to the power e by squaring, modulo 2^64. */
+static uint64_t ipow(uint64_t x, uint64_t e) {
+  uint64_t r = 1;
+  for (; e; e >>= 1, x *= x)
+    if (e & 1u) r *= x;
+  return r;
+}
+
+/* One integer power x^y of an int32/int64 base (lo, hi: the range of its
+** type): an integer exponent by wrapping multiplication, a float one in
+** double precision truncated toward zero. *bad on a negative integer
+** exponent or a float result that is not finite or out of the range. */
+static int64_t int_pow(int64_t x, const tsoO_Value *e, int64_t k, double lo, double hi,
+                       int *bad) {
+  if (e->dtype == TSO_DT_INT32 || e->dtype == TSO_DT_INT64) {
+    int64_t y = e->dtype == TSO_DT_INT32 ? ((const int32_t *)e->data)[k]
+                                         : ((const int64_t *)e->data)[k];
+    if (y < 0) { *bad = 1; return 0; }
+    return (int64_t)ipow((uint64_t)x, (uint64_t)y);
+  }
+  double r = trunc(pow((double)x, num_at(e->dtype, e->data, k)));
+  if (!(r >= lo && r <= hi)) { *bad = 1; return 0; }
+  return (int64_t)r;
+}
+
+/* Reference kernel of Pow (types: see pow_types). */
+static tso_status pow_eval(int op, const tsoO_Params *p, int nin, const tsoO_Value *in,
+                           int nout, tsoO_Value *out, char *err) {
+  Walk w;
+  int bad = 0, bt = in[0].dtype, et = in[1].dtype;
+  tso_status st = binary_walk(op, p, nin, in, nout, out, &w, err);
+  if (st) return st;
+  if (out[0].dtype != bt || !bt || !et || !pow_types(bt, et))
+    return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "pow: %s base with %s exponent not handled",
+                     tsoO_dtype_name(bt), tsoO_dtype_name(et));
+  int64_t n = tsoO_numel(&out[0].shape);
+  const void *x = in[0].data;
+  for (int64_t k = 0; k < n; k++, walk_next(&w)) {
+    int64_t i = w.off[0], j = w.off[1];
+    if (bt == TSO_DT_FLOAT && et == TSO_DT_FLOAT)
+      ((float *)out[0].data)[k] = powf(((const float *)x)[i], ((const float *)in[1].data)[j]);
+    else if (bt == TSO_DT_FLOAT) /* as numpy: in double precision, rounded once */
+      ((float *)out[0].data)[k] =
+          (float)pow((double)((const float *)x)[i], num_at(et, in[1].data, j));
+    else if (bt == TSO_DT_INT32)
+      ((int32_t *)out[0].data)[k] =
+          (int32_t)int_pow(((const int32_t *)x)[i], &in[1], j, INT32_MIN, INT32_MAX, &bad);
+    else
+      ((int64_t *)out[0].data)[k] =
+          int_pow(((const int64_t *)x)[i], &in[1], j, -0x1p63, 0x1p63 - 1024.0, &bad);
+  }
+  if (bad)
+    return tsoO_fail(err, TSO_ERR_UNSUPPORTED,
+                     "pow: an integer result is undefined (negative integer exponent or out of range)");
+  return TSO_OK;
+}
+
+/* The first opset whose form of element-wise operator op this file
+** implements (Erf appeared in 9). */
+static int elem_first(int op) { return op == TSO_OP_ERF ? 9 : 1; }
+
+/* Element-wise operators: no attributes (opsets 1..5 also allowed a
+** 'consumed_inputs' hint, which is refused), except below opset 7 the
+** binary ones: 'broadcast' (0 or 1) and, with broadcast=1, a non-negative
+** 'axis' (see BC_*). */
+static tso_status parse_elem(int op, tsoO_Params *p, const tsoO_Attr *a, int na, int opset,
+                             char *err) {
+  static const char *const legacy[] = {"broadcast", "axis", NULL};
+  const char *name = tsoO_info(op)->name;
+  int64_t bc, ax;
+  int old = is_binary(op) && opset < 7;
+  tso_status st = parse_begin(opset, elem_first(op), a, na, old ? legacy : NULL, name, err);
+  if (st || !old) return st;
+  if ((st = attr_int(a, na, "broadcast", 0, 0, 1, &bc, name, err)) ||
+      (st = attr_int(a, na, "axis", 0, bc ? 0 : INT64_MIN, bc ? TSO_MAX_RANK - 1 : INT64_MAX,
+                     &ax, name, err)))
+    return st;
+  BCAST(p) = !bc ? BC_EQUAL : tsoO_attr_find(a, na, "axis") ? BC_AXIS : BC_SUFFIX;
+  if (BCAST(p) == BC_AXIS) BCAST_AXIS(p) = (int32_t)ax;
+  return TSO_OK;
+}
+
+/* Writes a binary operator's legacy 'broadcast' and 'axis' below opset 7;
+** numpy broadcasting cannot be written there, nor a legacy mode from 7 on. */
+static tso_status emit_elem(int op, const tsoO_Params *p, int opset, tsoO_AttrSet *out) {
+  tso_status st = emit_begin(out, opset, elem_first(op));
+  if (st || !is_binary(op)) return st;
+  int bc = BCAST(p);
+  if (bc < BC_NUMPY || bc > BC_AXIS || (opset < 7) != (bc != BC_NUMPY)) return TSO_ERR_UNSUPPORTED;
+  if (bc == BC_SUFFIX || bc == BC_AXIS) st = put_int(out, "broadcast", 1);
+  if (!st && bc == BC_AXIS) st = put_int(out, "axis", BCAST_AXIS(p));
+  return st;
 }
 
 /* The four functions of a binary and of a unary element-wise operator. */
 #define ELEMWISE(EN, INFER, EVAL)                                                              \
   tso_status tsoO_parse_##EN(tsoO_Params *p, const tsoO_Attr *a, int na, int nin, int nout,   \
                              int opset, char *err) {                                          \
-    (void)p; (void)nin; (void)nout;                                                           \
-    return parse_none(TSO_OP_##EN, a, na, opset, err);                                        \
+    (void)nin; (void)nout;                                                                    \
+    return parse_elem(TSO_OP_##EN, p, a, na, opset, err);                                     \
   }                                                                                           \
   tso_status tsoO_emit_##EN(const tsoO_Params *p, int opset, tsoO_AttrSet *out) {             \
-    (void)p;                                                                                  \
-    return emit_begin(out, opset);                                                            \
+    return emit_elem(TSO_OP_##EN, p, opset, out);                                             \
   }                                                                                           \
   tso_status tsoO_infer_##EN(const tsoO_Params *p, int nin, const tsoO_Value *in, int nout,   \
                              tsoO_Value *out, char *err) {                                    \
-    (void)p;                                                                                  \
-    return INFER(TSO_OP_##EN, nin, in, nout, out, err);                                       \
+    return INFER(TSO_OP_##EN, p, nin, in, nout, out, err);                                    \
   }                                                                                           \
   tso_status tsoO_eval_##EN(const tsoO_Params *p, int nin, const tsoO_Value *in, int nout,    \
                             tsoO_Value *out, char *err) {                                     \
-    (void)p;                                                                                  \
-    return EVAL(TSO_OP_##EN, nin, in, nout, out, err);                                        \
+    return EVAL(TSO_OP_##EN, p, nin, in, nout, out, err);                                     \
   }
 
 /* Inference of the float unary operators: same shape, float32 only. */
-static tso_status unary_infer(int op, int nin, const tsoO_Value *in, int nout, tsoO_Value *out,
-                              char *err) {
+static tso_status unary_infer(int op, const tsoO_Params *p, int nin, const tsoO_Value *in,
+                              int nout, tsoO_Value *out, char *err) {
   const char *name = tsoO_info(op)->name;
   tso_status st = arity(nin, 1, 1, nout, 1, 1, name, err);
+  (void)p;
   if (st) return st;
   if (in[0].dtype != TSO_DT_FLOAT && in[0].dtype != TSO_DT_UNDEFINED)
     return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: element type %s not handled", name,
@@ -639,10 +901,11 @@ static float fun1(int op, float x) {
 }
 
 /* Reference kernel of the float unary operators. */
-static tso_status unary_eval(int op, int nin, const tsoO_Value *in, int nout, tsoO_Value *out,
-                             char *err) {
+static tso_status unary_eval(int op, const tsoO_Params *p, int nin, const tsoO_Value *in,
+                             int nout, tsoO_Value *out, char *err) {
   const char *name = tsoO_info(op)->name;
   tso_status st = arity(nin, 1, 1, nout, 1, 1, name, err);
+  (void)p;
   if (st || (st = need(&in[0], name, err)) || (st = need(&out[0], name, err))) return st;
   int64_t n = tsoO_numel(&in[0].shape);
   if (in[0].dtype != TSO_DT_FLOAT || out[0].dtype != TSO_DT_FLOAT ||
@@ -658,26 +921,24 @@ ELEMWISE(ADD, binary_infer, binary_eval)
 ELEMWISE(SUB, binary_infer, binary_eval)
 ELEMWISE(MUL, binary_infer, binary_eval)
 ELEMWISE(DIV, binary_infer, binary_eval)
-ELEMWISE(POW, binary_infer, binary_eval)
+ELEMWISE(POW, binary_infer, pow_eval)
 ELEMWISE(RELU, unary_infer, unary_eval)
 ELEMWISE(SIGMOID, unary_infer, unary_eval)
 ELEMWISE(TANH, unary_infer, unary_eval)
 ELEMWISE(ERF, unary_infer, unary_eval)
 ELEMWISE(SQRT, unary_infer, unary_eval)
 
-/* Scalar-mul: input 0 any float32/int64 tensor times input 1, a rank-0
-** tensor of the same type; the output has input 0's shape. */
+/* Scalar-mul: input 0 times input 1, a rank-0 tensor of the same type (one
+** of Mul's); the output has input 0's shape. */
 tso_status tsoO_infer_SCALAR_MUL(const tsoO_Params *p, int nin, const tsoO_Value *in, int nout,
                                  tsoO_Value *out, char *err) {
-  (void)p;
-  return binary_infer(TSO_OP_SCALAR_MUL, nin, in, nout, out, err);
+  return binary_infer(TSO_OP_SCALAR_MUL, p, nin, in, nout, out, err);
 }
 
 /* See tsoO_infer_SCALAR_MUL. */
 tso_status tsoO_eval_SCALAR_MUL(const tsoO_Params *p, int nin, const tsoO_Value *in, int nout,
                                 tsoO_Value *out, char *err) {
-  (void)p;
-  return binary_eval(TSO_OP_SCALAR_MUL, nin, in, nout, out, err);
+  return binary_eval(TSO_OP_SCALAR_MUL, p, nin, in, nout, out, err);
 }
 
 /* ======================================================================
@@ -688,13 +949,13 @@ tso_status tsoO_eval_SCALAR_MUL(const tsoO_Params *p, int nin, const tsoO_Value 
 tso_status tsoO_parse_IDENTITY(tsoO_Params *p, const tsoO_Attr *a, int na, int nin, int nout,
                                int opset, char *err) {
   (void)p; (void)nin; (void)nout;
-  return parse_none(TSO_OP_IDENTITY, a, na, opset, err);
+  return parse_begin(opset, 1, a, na, NULL, "identity", err);
 }
 
 /* Identity has no attributes. */
 tso_status tsoO_emit_IDENTITY(const tsoO_Params *p, int opset, tsoO_AttrSet *out) {
   (void)p;
-  return emit_begin(out, opset);
+  return emit_begin(out, opset, 1);
 }
 
 /* Identity: the output is the input's type and shape. */
@@ -722,7 +983,7 @@ tso_status tsoO_parse_DROPOUT(tsoO_Params *p, const tsoO_Attr *a, int na, int ni
   static const char *const old[] = {"ratio", "is_test", NULL}, *const now[] = {"seed", NULL};
   int64_t v;
   float r;
-  tso_status st = parse_begin(opset, a, na, opset < 12 ? old : now, "dropout", err);
+  tso_status st = parse_begin(opset, 7, a, na, opset < 12 ? old : now, "dropout", err);
   (void)nin;
   if (st) return st;
   if (opset < 10 && nout > 1)
@@ -741,7 +1002,7 @@ tso_status tsoO_parse_DROPOUT(tsoO_Params *p, const tsoO_Attr *a, int na, int ni
 /* Writes 'ratio' below opset 12 when it is not the default 0.5; from 12 on
 ** the ratio is an input and nothing is written. */
 tso_status tsoO_emit_DROPOUT(const tsoO_Params *p, int opset, tsoO_AttrSet *out) {
-  tso_status st = emit_begin(out, opset);
+  tso_status st = emit_begin(out, opset, 7);
   if (!st && opset < 12 && p->dropout.ratio != 0.5f) st = put_float(out, "ratio", p->dropout.ratio);
   return st;
 }
@@ -764,8 +1025,18 @@ static tso_status dropout_training(int nin, const tsoO_Value *in, int *on, char 
   return TSO_OK;
 }
 
+/* 1 when Dropout's ratio input is a constant 0 (float32 or float64): then
+** training mode keeps every element, which is computed exactly. */
+static int dropout_ratio_zero(int nin, const tsoO_Value *in) {
+  if (absent(nin, in, 1) || !in[1].data || tsoO_numel(&in[1].shape) != 1) return 0;
+  if (in[1].dtype == TSO_DT_FLOAT) return *(const float *)in[1].data == 0.0f;
+  if (in[1].dtype == TSO_DT_DOUBLE) return *(const double *)in[1].data == 0.0;
+  return 0;
+}
+
 /* Dropout: output 0 is the input; the optional mask output is bool of the
-** same shape. A constant true training_mode is TSO_ERR_UNSUPPORTED. */
+** same shape. A constant true training_mode is TSO_ERR_UNSUPPORTED unless
+** the ratio is a constant 0. */
 tso_status tsoO_infer_DROPOUT(const tsoO_Params *p, int nin, const tsoO_Value *in, int nout,
                               tsoO_Value *out, char *err) {
   int on;
@@ -776,18 +1047,23 @@ tso_status tsoO_infer_DROPOUT(const tsoO_Params *p, int nin, const tsoO_Value *i
       tsoO_shape_known(&in[1].shape))
     return tsoO_fail(err, TSO_ERR_SHAPE, "dropout: ratio must be a scalar");
   if ((st = dropout_training(nin, in, &on, err))) return st;
-  if (on == 1) return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "dropout: training_mode is true");
+  if (on == 1 && !dropout_ratio_zero(nin, in))
+    return tsoO_fail(err, TSO_ERR_UNSUPPORTED,
+                     "dropout: training_mode is true and the ratio is not a constant 0");
   if ((st = set_out(&out[0], in[0].dtype, &in[0].shape, "dropout", err))) return st;
   if (nout > 1) st = set_out(&out[1], TSO_DT_BOOL, &in[0].shape, "dropout", err);
   return st;
 }
 
-/* Dropout at inference: copies the input; the mask is all true. */
+/* Dropout at inference, or in training mode with ratio 0: copies the
+** input; the mask is all true. Training with another ratio draws random
+** numbers and is TSO_ERR_UNSUPPORTED. */
 tso_status tsoO_eval_DROPOUT(const tsoO_Params *p, int nin, const tsoO_Value *in, int nout,
                              tsoO_Value *out, char *err) {
   (void)p;
-  if (!eval_absent(nin, in, 2) && *(const uint8_t *)in[2].data)
-    return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "dropout: training_mode is true");
+  if (!eval_absent(nin, in, 2) && *(const uint8_t *)in[2].data && !dropout_ratio_zero(nin, in))
+    return tsoO_fail(err, TSO_ERR_UNSUPPORTED,
+                     "dropout: training_mode is true and the ratio is not 0");
   tso_status st = eval_copy(nin, in, nout, out, "dropout", err);
   if (st || nout < 2) return st;
   if ((st = need(&out[1], "dropout", err))) return st;
@@ -819,7 +1095,7 @@ tso_status tsoO_parse_TRANSPOSE(tsoO_Params *p, const tsoO_Attr *a, int na, int 
   const int64_t *v;
   int n;
   (void)nin; (void)nout;
-  tso_status st = parse_begin(opset, a, na, names, "transpose", err);
+  tso_status st = parse_begin(opset, 1, a, na, names, "transpose", err);
   if (st || (st = attr_ints(a, na, "perm", TSO_MAX_RANK, &v, &n, "transpose", err))) return st;
   if (n < 0) return TSO_OK;
   for (int i = 0; i < n; i++) p->transpose.perm[i] = (int32_t)v[i];
@@ -833,7 +1109,7 @@ tso_status tsoO_parse_TRANSPOSE(tsoO_Params *p, const tsoO_Attr *a, int na, int 
 
 /* Writes 'perm' unless it is the default reversal (n = 0). */
 tso_status tsoO_emit_TRANSPOSE(const tsoO_Params *p, int opset, tsoO_AttrSet *out) {
-  tso_status st = emit_begin(out, opset);
+  tso_status st = emit_begin(out, opset, 1);
   if (!st && p->transpose.n > 0) st = put_ints(out, "perm", p->transpose.perm, p->transpose.n);
   return st;
 }
@@ -891,24 +1167,25 @@ tso_status tsoO_eval_TRANSPOSE(const tsoO_Params *p, int nin, const tsoO_Value *
   return TSO_OK;
 }
 
-/* Concat: 'axis' (required; negative counts from the back). */
+/* Concat: 'axis' (required from opset 4, default 1 before; negative
+** counts from the back). */
 tso_status tsoO_parse_CONCAT(tsoO_Params *p, const tsoO_Attr *a, int na, int nin, int nout,
                              int opset, char *err) {
   static const char *const names[] = {"axis", NULL};
   int64_t v;
   (void)nin; (void)nout;
-  tso_status st = parse_begin(opset, a, na, names, "concat", err);
+  tso_status st = parse_begin(opset, 1, a, na, names, "concat", err);
   if (st) return st;
-  if (!tsoO_attr_find(a, na, "axis"))
+  if (opset >= 4 && !tsoO_attr_find(a, na, "axis"))
     return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "concat: attribute 'axis' missing");
-  if ((st = attr_int(a, na, "axis", 0, INT32_MIN, INT32_MAX, &v, "concat", err))) return st;
+  if ((st = attr_int(a, na, "axis", 1, INT32_MIN, INT32_MAX, &v, "concat", err))) return st;
   p->axis.axis = (int32_t)v;
   return TSO_OK;
 }
 
 /* Writes 'axis' (always: it has no default). */
 tso_status tsoO_emit_CONCAT(const tsoO_Params *p, int opset, tsoO_AttrSet *out) {
-  tso_status st = emit_begin(out, opset);
+  tso_status st = emit_begin(out, opset, 1);
   return st ? st : put_int(out, "axis", p->axis.axis);
 }
 
@@ -986,8 +1263,8 @@ tso_status tsoO_eval_CONCAT(const tsoO_Params *p, int nin, const tsoO_Value *in,
 }
 
 /* Split: 'axis' (default 0); below opset 13 an optional 'split' attribute
-** (at most 24 sizes, one per output) kept in split.sizes; from 13 on the
-** sizes are an optional input; opset 18 'num_outputs'. Without sizes the
+** (at most 24 sizes, one per output) kept in split.sizes; from 13 on (and
+** at opset 1) the sizes are an optional input; opset 18 'num_outputs'. Without sizes the
 ** input is cut into nout parts, a count kept in sizes[0] (with nsizes 0)
 ** so that opset 18 can write num_outputs; sizes[0] stays 0 when the node
 ** has a 'split' input (nin >= 2). */
@@ -998,7 +1275,7 @@ tso_status tsoO_parse_SPLIT(tsoO_Params *p, const tsoO_Attr *a, int na, int nin,
   const int64_t *v;
   int n;
   int64_t axis, parts;
-  tso_status st = parse_begin(opset, a, na, opset < 13 ? v11 : opset < 18 ? v13 : v18, "split",
+  tso_status st = parse_begin(opset, 1, a, na, opset < 13 ? v11 : opset < 18 ? v13 : v18, "split",
                               err);
   if (st || (st = attr_int(a, na, "axis", 0, INT32_MIN, INT32_MAX, &axis, "split", err)) ||
       (st = attr_ints(a, na, "split", NSIZES_MAX, &v, &n, "split", err)) ||
@@ -1024,7 +1301,7 @@ tso_status tsoO_parse_SPLIT(tsoO_Params *p, const tsoO_Attr *a, int na, int nin,
 ** be an input, which emit cannot create: TSO_ERR_UNSUPPORTED) and, from
 ** opset 18, 'num_outputs' for an equal split whose count is known. */
 tso_status tsoO_emit_SPLIT(const tsoO_Params *p, int opset, tsoO_AttrSet *out) {
-  tso_status st = emit_begin(out, opset);
+  tso_status st = emit_begin(out, opset, 1);
   if (!st && p->split.axis != 0) st = put_int(out, "axis", p->split.axis);
   if (st) return st;
   if (p->split.nsizes > 0)
@@ -1147,14 +1424,15 @@ tso_status tsoO_eval_SPLIT(const tsoO_Params *p, int nin, const tsoO_Value *in, 
 ** Reshape, Flatten, Squeeze, Unsqueeze
 ** ====================================================================== */
 
-/* Reshape (the shape is input 1): opset 14 'allowzero' (0 or 1), kept in
+/* Reshape (the shape is input 1, from opset 5; the 'shape' attribute of
+** opsets 1..4 is refused): opset 14 'allowzero' (0 or 1), kept in
 ** p->reshape.allowzero. */
 tso_status tsoO_parse_RESHAPE(tsoO_Params *p, const tsoO_Attr *a, int na, int nin, int nout,
                               int opset, char *err) {
   static const char *const names[] = {"allowzero", NULL};
   int64_t v;
   (void)nin; (void)nout;
-  tso_status st = parse_begin(opset, a, na, opset >= 14 ? names : NULL, "reshape", err);
+  tso_status st = parse_begin(opset, 5, a, na, opset >= 14 ? names : NULL, "reshape", err);
   if (st || (st = attr_int(a, na, "allowzero", 0, 0, 1, &v, "reshape", err))) return st;
   ALLOWZERO(p) = (int32_t)v;
   return TSO_OK;
@@ -1162,7 +1440,7 @@ tso_status tsoO_parse_RESHAPE(tsoO_Params *p, const tsoO_Attr *a, int na, int ni
 
 /* Writes 'allowzero' when set (which needs opset 14). */
 tso_status tsoO_emit_RESHAPE(const tsoO_Params *p, int opset, tsoO_AttrSet *out) {
-  tso_status st = emit_begin(out, opset);
+  tso_status st = emit_begin(out, opset, 5);
   if (st || !ALLOWZERO(p)) return st;
   return opset >= 14 ? put_int(out, "allowzero", ALLOWZERO(p)) : TSO_ERR_UNSUPPORTED;
 }
@@ -1241,7 +1519,7 @@ tso_status tsoO_parse_FLATTEN(tsoO_Params *p, const tsoO_Attr *a, int na, int ni
   static const char *const names[] = {"axis", NULL};
   int64_t v;
   (void)nin; (void)nout;
-  tso_status st = parse_begin(opset, a, na, names, "flatten", err);
+  tso_status st = parse_begin(opset, 1, a, na, names, "flatten", err);
   if (st || (st = attr_int(a, na, "axis", 1, INT32_MIN, INT32_MAX, &v, "flatten", err))) return st;
   p->axis.axis = (int32_t)v;
   return TSO_OK;
@@ -1249,7 +1527,7 @@ tso_status tsoO_parse_FLATTEN(tsoO_Params *p, const tsoO_Attr *a, int na, int ni
 
 /* Writes 'axis' unless it is the default 1. */
 tso_status tsoO_emit_FLATTEN(const tsoO_Params *p, int opset, tsoO_AttrSet *out) {
-  tso_status st = emit_begin(out, opset);
+  tso_status st = emit_begin(out, opset, 1);
   if (!st && p->axis.axis != 1) st = put_int(out, "axis", p->axis.axis);
   return st;
 }
@@ -1289,7 +1567,7 @@ static tso_status parse_axes(tsoO_Params *p, const tsoO_Attr *a, int na, int ops
   const char *op = unsq ? "unsqueeze" : "squeeze";
   const int64_t *v;
   int n;
-  tso_status st = parse_begin(opset, a, na, opset < 13 ? names : NULL, op, err);
+  tso_status st = parse_begin(opset, 1, a, na, opset < 13 ? names : NULL, op, err);
   if (st || (st = attr_ints(a, na, "axes", TSO_MAX_RANK, &v, &n, op, err))) return st;
   if (unsq && opset < 13 && n <= 0)
     return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "unsqueeze: 'axes' missing or empty");
@@ -1303,7 +1581,7 @@ static tso_status parse_axes(tsoO_Params *p, const tsoO_Attr *a, int na, int ops
 /* Writes 'axes' (attribute form, opset < 13; from 13 on the axes must be
 ** an input, which emit cannot create: TSO_ERR_UNSUPPORTED). */
 static tso_status emit_axes(const tsoO_Params *p, int opset, tsoO_AttrSet *out) {
-  tso_status st = emit_begin(out, opset);
+  tso_status st = emit_begin(out, opset, 1);
   if (st || !p->axes.has_axes) return st;
   return opset < 13 ? put_ints(out, "axes", p->axes.axes, p->axes.naxes) : TSO_ERR_UNSUPPORTED;
 }
@@ -1442,7 +1720,8 @@ static const char *const padmodes[] = {"constant", "reflect", "edge"};
 
 /* Pad: 'mode' constant (default), reflect or edge; below opset 11 'pads'
 ** (required: 2*rank values, begins then ends, at most 16) and 'value';
-** from 11 on pads, constant_value and (opset 18) axes are inputs. */
+** from 11 on pads, constant_value and (opset 18) axes are inputs. Opset 1
+** ('paddings', in another order) is refused. */
 tso_status tsoO_parse_PAD(tsoO_Params *p, const tsoO_Attr *a, int na, int nin, int nout,
                           int opset, char *err) {
   static const char *const v2[] = {"mode", "pads", "value", NULL}, *const v11[] = {"mode", NULL};
@@ -1451,7 +1730,7 @@ tso_status tsoO_parse_PAD(tsoO_Params *p, const tsoO_Attr *a, int na, int nin, i
   int n = 0, mode = m ? -1 : TSO_PADMODE_CONSTANT;
   float value = 0.0f;
   (void)nin; (void)nout;
-  tso_status st = parse_begin(opset, a, na, opset < 11 ? v2 : v11, "pad", err);
+  tso_status st = parse_begin(opset, 2, a, na, opset < 11 ? v2 : v11, "pad", err);
   if (st) return st;
   if (m && (m->kind != TSO_ATTR_STRING || !m->s))
     return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "pad: 'mode' must be a string");
@@ -1482,7 +1761,7 @@ static int fbits(float f) {
 /* Writes 'mode' unless constant; 'pads' and 'value' need opset < 11 (from
 ** 11 on they are inputs, which emit cannot create: TSO_ERR_UNSUPPORTED). */
 tso_status tsoO_emit_PAD(const tsoO_Params *p, int opset, tsoO_AttrSet *out) {
-  tso_status st = emit_begin(out, opset);
+  tso_status st = emit_begin(out, opset, 2);
   if (st) return st;
   if (p->pad.mode < 0 || p->pad.mode > 2) return TSO_ERR_UNSUPPORTED;
   if (p->pad.mode && (st = put_str(out, "mode", padmodes[p->pad.mode]))) return st;
@@ -1679,7 +1958,7 @@ tso_status tsoO_parse_SHAPE(tsoO_Params *p, const tsoO_Attr *a, int na, int nin,
   static const char *const names[] = {"start", "end", NULL};
   int64_t s, e;
   (void)nin; (void)nout;
-  tso_status st = parse_begin(opset, a, na, opset >= 15 ? names : NULL, "shape", err);
+  tso_status st = parse_begin(opset, 1, a, na, opset >= 15 ? names : NULL, "shape", err);
   if (st || (st = attr_int(a, na, "start", 0, INT64_MIN, INT64_MAX, &s, "shape", err)) ||
       (st = attr_int(a, na, "end", 0, INT64_MIN, INT64_MAX, &e, "shape", err)))
     return st;
@@ -1691,7 +1970,7 @@ tso_status tsoO_parse_SHAPE(tsoO_Params *p, const tsoO_Attr *a, int na, int nin,
 
 /* Writes 'start' and 'end' when set (which needs opset 15). */
 tso_status tsoO_emit_SHAPE(const tsoO_Params *p, int opset, tsoO_AttrSet *out) {
-  tso_status st = emit_begin(out, opset);
+  tso_status st = emit_begin(out, opset, 1);
   if (st || (!p->shape.start && !p->shape.has_end)) return st;
   if (opset < 15) return TSO_ERR_UNSUPPORTED;
   if (p->shape.start && (st = put_int(out, "start", p->shape.start))) return st;
@@ -1744,7 +2023,7 @@ tso_status tsoO_parse_GATHER(tsoO_Params *p, const tsoO_Attr *a, int na, int nin
   static const char *const names[] = {"axis", NULL};
   int64_t v;
   (void)nin; (void)nout;
-  tso_status st = parse_begin(opset, a, na, names, "gather", err);
+  tso_status st = parse_begin(opset, 1, a, na, names, "gather", err);
   if (st || (st = attr_int(a, na, "axis", 0, INT32_MIN, INT32_MAX, &v, "gather", err))) return st;
   p->axis.axis = (int32_t)v;
   return TSO_OK;
@@ -1752,7 +2031,7 @@ tso_status tsoO_parse_GATHER(tsoO_Params *p, const tsoO_Attr *a, int na, int nin
 
 /* Writes 'axis' unless 0. */
 tso_status tsoO_emit_GATHER(const tsoO_Params *p, int opset, tsoO_AttrSet *out) {
-  tso_status st = emit_begin(out, opset);
+  tso_status st = emit_begin(out, opset, 1);
   if (!st && p->axis.axis != 0) st = put_int(out, "axis", p->axis.axis);
   return st;
 }
@@ -1830,22 +2109,70 @@ tso_status tsoO_eval_GATHER(const tsoO_Params *p, int nin, const tsoO_Value *in,
   return TSO_OK;
 }
 
-/* Slice: opset >= 10 only (starts, ends, axes, steps are inputs); the
-** attribute form of opsets < 10 is refused. */
-tso_status tsoO_parse_SLICE(tsoO_Params *p, const tsoO_Attr *a, int na, int nin, int nout,
-                            int opset, char *err) {
-  (void)p; (void)nin; (void)nout;
-  if (opset < 10 && opset >= OPSET_MIN)
-    return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "slice: attribute form (opset %d) not handled",
-                     opset);
-  return parse_begin(opset, a, na, NULL, "slice", err);
+/* Slice's attribute form (opsets 1..9) lives in p->raw: the number of
+** axes n (0 for the input form of opset 10 on), whether 'axes' was given,
+** then starts, ends and axes, TSO_MAX_RANK values each. */
+#define SL_N(p) ((p)->raw[0])
+#define SL_HAS_AXES(p) ((p)->raw[1])
+#define SL_STARTS(p) ((p)->raw + 2)
+#define SL_ENDS(p) ((p)->raw + 2 + TSO_MAX_RANK)
+#define SL_AXES(p) ((p)->raw + 2 + 2 * TSO_MAX_RANK)
+_Static_assert(2 + 3 * TSO_MAX_RANK <= sizeof ((tsoO_Params *)0)->raw / sizeof(int32_t),
+               "Slice's attribute form does not fit in tsoO_Params");
+
+/* Reads the INTS attribute `name` of the Slice attribute form into dst,
+** clamping values to int32 (exact on dimensions below INT32_MAX, which
+** slice_plan checks); *n gets the count, -1 when absent. */
+static tso_status slice_attr(const tsoO_Attr *a, int na, const char *name, int32_t *dst, int *n,
+                             char *err) {
+  const tsoO_Attr *t = tsoO_attr_find(a, na, name);
+  *n = -1;
+  if (!t) return TSO_OK;
+  if (t->kind != TSO_ATTR_INTS || t->n < 1 || t->n > TSO_MAX_RANK || !t->ints)
+    return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "slice: '%s' must be 1..%d ints", name,
+                     TSO_MAX_RANK);
+  for (int i = 0; i < t->n; i++) dst[i] = clamp32(t->ints[i]);
+  *n = t->n;
+  return TSO_OK;
 }
 
-/* Slice has no attributes from opset 10 on. */
+/* Slice: from opset 10 on no attributes (starts, ends, axes and steps are
+** inputs); below 10 the attributes 'starts' and 'ends' (required, as many
+** values, at most TSO_MAX_RANK) and 'axes' (default 0..n-1), step 1. */
+tso_status tsoO_parse_SLICE(tsoO_Params *p, const tsoO_Attr *a, int na, int nin, int nout,
+                            int opset, char *err) {
+  static const char *const v1[] = {"starts", "ends", "axes", NULL};
+  int ns, ne, nx;
+  (void)nin; (void)nout;
+  tso_status st = parse_begin(opset, 1, a, na, opset < 10 ? v1 : NULL, "slice", err);
+  if (st || opset >= 10) return st;
+  if ((st = slice_attr(a, na, "starts", SL_STARTS(p), &ns, err)) ||
+      (st = slice_attr(a, na, "ends", SL_ENDS(p), &ne, err)) ||
+      (st = slice_attr(a, na, "axes", SL_AXES(p), &nx, err))) {
+    memset(p, 0, sizeof *p);
+    return st;
+  }
+  if (ns < 0 || ne != ns || (nx >= 0 && nx != ns)) {
+    memset(p, 0, sizeof *p);
+    return tsoO_fail(err, TSO_ERR_UNSUPPORTED,
+                     "slice: 'starts' and 'ends' (and 'axes') must be given with one length");
+  }
+  SL_N(p) = ns;
+  SL_HAS_AXES(p) = nx > 0;
+  return TSO_OK;
+}
+
+/* Writes the attribute form below opset 10; from 10 on there are no
+** attributes, and the forms cannot be written at each other's opsets. */
 tso_status tsoO_emit_SLICE(const tsoO_Params *p, int opset, tsoO_AttrSet *out) {
-  (void)p;
-  tso_status st = emit_begin(out, opset);
-  return st ? st : opset < 10 ? TSO_ERR_UNSUPPORTED : TSO_OK;
+  tso_status st = emit_begin(out, opset, 1);
+  int n = SL_N(p);
+  if (st) return st;
+  if ((opset < 10) != (n > 0) || n < 0 || n > TSO_MAX_RANK) return TSO_ERR_UNSUPPORTED;
+  if (n == 0) return TSO_OK;
+  if ((st = put_ints(out, "starts", SL_STARTS(p), n)) || (st = put_ints(out, "ends", SL_ENDS(p), n)))
+    return st;
+  return SL_HAS_AXES(p) ? put_ints(out, "axes", SL_AXES(p), n) : TSO_OK;
 }
 
 /* A slice per input dimension: first element, step and count (-1 when the
@@ -1877,30 +2204,42 @@ static void slice_axis(int64_t b, int64_t e, int64_t step, int64_t d, int64_t *s
   if (*len > 0) *start = b, *st = step;
 }
 
-/* Resolves Slice's inputs against the data shape into pl (nothing is
-** resolved for an unknown rank); counts that depend on unknowns are -1. */
-static tso_status slice_plan(int nin, const tsoO_Value *in, SlicePlan *pl, char *err) {
+/* Resolves Slice's inputs (or, in the attribute form, parameters) against
+** the data shape into pl (nothing is resolved for an unknown rank); counts
+** that depend on unknowns are -1. */
+static tso_status slice_plan(const tsoO_Params *p, int nin, const tsoO_Value *in, SlicePlan *pl,
+                             char *err) {
   IntArg a[4] = {{0, 0, NULL}, {0, 0, NULL}, {0, 0, NULL}, {0, 0, NULL}};
   static const char *const what[4] = {"starts", "ends", "axes", "steps"};
   const tsoO_Shape *is = &in[0].shape;
-  int r = is->rank, readable = 1;
+  int r = is->rank, readable = 1, attrs = SL_N(p) != 0, has_ax;
   int64_t n = -1, ax[TSO_MAX_RANK];
   unsigned mask = 0;
   tso_status st;
-  if (nin < 3) return tsoO_fail(err, TSO_ERR_SHAPE, "slice: starts and ends are required");
-  for (int i = 0; i < 4; i++) {
-    if (i >= 2 && absent(nin, in, i + 1)) continue;
-    if ((st = int_arg(&in[i + 1], TSO_MAX_RANK, "slice", what[i], &a[i], err))) return st;
-    if (a[i].n >= 0 && n >= 0 && a[i].n != n)
-      return tsoO_fail(err, TSO_ERR_SHAPE, "slice: %s has %lld values, not %lld", what[i],
-                       (long long)a[i].n, (long long)n);
-    if (a[i].n >= 0) n = a[i].n;
-    readable &= a[i].data != NULL;
+  if (SL_N(p) < 0 || SL_N(p) > TSO_MAX_RANK || (SL_HAS_AXES(p) & ~1) || (!attrs && SL_HAS_AXES(p)))
+    return tsoO_fail(err, TSO_ERR_SHAPE, "slice: invalid parameters");
+  if (attrs) { /* int32 parameters read as int32 argument inputs */
+    n = SL_N(p);
+    has_ax = SL_HAS_AXES(p);
+    a[0] = (IntArg){n, TSO_DT_INT32, SL_STARTS(p)};
+    a[1] = (IntArg){n, TSO_DT_INT32, SL_ENDS(p)};
+    a[2] = (IntArg){n, TSO_DT_INT32, has_ax ? SL_AXES(p) : NULL};
+  } else {
+    if (nin < 3) return tsoO_fail(err, TSO_ERR_SHAPE, "slice: starts and ends are required");
+    for (int i = 0; i < 4; i++) {
+      if (i >= 2 && absent(nin, in, i + 1)) continue;
+      if ((st = int_arg(&in[i + 1], TSO_MAX_RANK, "slice", what[i], &a[i], err))) return st;
+      if (a[i].n >= 0 && n >= 0 && a[i].n != n)
+        return tsoO_fail(err, TSO_ERR_SHAPE, "slice: %s has %lld values, not %lld", what[i],
+                         (long long)a[i].n, (long long)n);
+      if (a[i].n >= 0) n = a[i].n;
+      readable &= a[i].data != NULL;
+    }
+    has_ax = !absent(nin, in, 3);
   }
   if (r < 0) return TSO_OK;
   for (int i = 0; i < r; i++) pl->start[i] = 0, pl->step[i] = 1, pl->len[i] = is->d[i];
   if (n > r) return tsoO_fail(err, TSO_ERR_SHAPE, "slice: %lld axes for rank %d", (long long)n, r);
-  int has_ax = !absent(nin, in, 3);
   if (n < 0 || (has_ax && !a[2].data)) {
     for (int i = 0; i < r; i++) pl->len[i] = -1;
     return TSO_OK;
@@ -1910,6 +2249,9 @@ static tso_status slice_plan(int nin, const tsoO_Value *in, SlicePlan *pl, char 
   for (int i = 0; i < n; i++) {
     int64_t step = a[3].data ? int_at(&a[3], i) : 1, d = is->d[ax[i]];
     if (a[3].data && step == 0) return tsoO_fail(err, TSO_ERR_SHAPE, "slice: step 0");
+    if (attrs && d >= INT32_MAX) /* the parameters were clamped to int32 */
+      return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "slice: dimension %lld with attribute bounds",
+                       (long long)d);
     if (!readable || d < 0) pl->len[ax[i]] = -1;
     else slice_axis(int_at(&a[0], i), int_at(&a[1], i), step, d, &pl->start[ax[i]],
                     &pl->step[ax[i]], &pl->len[ax[i]]);
@@ -1921,9 +2263,9 @@ static tso_status slice_plan(int nin, const tsoO_Value *in, SlicePlan *pl, char 
 tso_status tsoO_infer_SLICE(const tsoO_Params *p, int nin, const tsoO_Value *in, int nout,
                             tsoO_Value *out, char *err) {
   SlicePlan pl;
-  (void)p;
-  tso_status st = arity(nin, 3, 5, nout, 1, 1, "slice", err);
-  if (st || (st = movable(in[0].dtype, "slice", err)) || (st = slice_plan(nin, in, &pl, err)))
+  int lo = SL_N(p) ? 1 : 3;
+  tso_status st = arity(nin, lo, lo == 1 ? 1 : 5, nout, 1, 1, "slice", err);
+  if (st || (st = movable(in[0].dtype, "slice", err)) || (st = slice_plan(p, nin, in, &pl, err)))
     return st;
   tsoO_Shape s = unknown_shape(in[0].shape.rank);
   for (int i = 0; i < s.rank; i++) s.d[i] = pl.len[i];
@@ -1935,12 +2277,12 @@ tso_status tsoO_eval_SLICE(const tsoO_Params *p, int nin, const tsoO_Value *in, 
                            tsoO_Value *out, char *err) {
   SlicePlan pl;
   int64_t ist[TSO_MAX_RANK], vst[TSO_MAX_RANK], off = 0;
-  (void)p;
-  tso_status st = arity(nin, 3, 5, nout, 1, 1, "slice", err);
+  int lo = SL_N(p) ? 1 : 3;
+  tso_status st = arity(nin, lo, lo == 1 ? 1 : 5, nout, 1, 1, "slice", err);
   if (st || (st = need(&in[0], "slice", err)) || (st = need(&out[0], "slice", err))) return st;
   for (int i = 1; i < nin; i++)
     if (!eval_absent(nin, in, i) && (st = need(&in[i], "slice", err))) return st;
-  if ((st = slice_plan(nin, in, &pl, err))) return st;
+  if ((st = slice_plan(p, nin, in, &pl, err))) return st;
   int r = in[0].shape.rank;
   strides_of(&in[0].shape, ist);
   for (int i = 0; i < r; i++) {

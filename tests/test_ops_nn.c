@@ -826,13 +826,82 @@ static void test_layernorm(void) {
   expect_infer_err("layernorm scale shape", TSO_OP_LAYERNORM, &p, 2, e1, TSO_ERR_SHAPE);
   tsoO_Value e2[2] = {mk(TSO_DT_INT64, NULL, 2, D(2, 2)), in[1]};
   expect_infer_err("layernorm int64", TSO_OP_LAYERNORM, &p, 2, e2, TSO_ERR_UNSUPPORTED);
-  expect_parse_unsup("layernorm 3 outputs", TSO_OP_LAYERNORM, none, 0, 3, 3, 17);
+  expect_parse_unsup("layernorm 4 outputs", TSO_OP_LAYERNORM, none, 0, 3, 4, 17);
   tsoO_Attr st[] = {AI("stash_type", 11)};
   expect_parse_unsup("layernorm stash_type", TSO_OP_LAYERNORM, st, 1, 3, 1, 17);
   expect_parse_unsup("layernorm opset 16", TSO_OP_LAYERNORM, none, 0, 3, 1, 16);
   tsoO_Value o, u[2] = {fv(NULL, 3, D(-1, -1, 8)), fv(NULL, -1, NULL)};
   CHECK(infer(TSO_OP_LAYERNORM, &p, 2, u, &o) == TSO_OK, "layernorm unknowns");
   expect_shape("layernorm unknowns", &o.shape, 3, D(-1, -1, 8));
+}
+
+/* LayerNormalization's Mean and InvStdDev outputs: X's shape with the
+** normalized dimensions 1, per row the mean and 1/sqrt(var + epsilon). */
+static void test_layernorm_stats(void) {
+  tsoO_Attr eps0[] = {AF("epsilon", 0.0f)}, ax0[] = {AI("axis", 0), AF("epsilon", 0.0f)};
+  tsoO_Params p;
+  /* rows [1,3]: mean 2, var 1; [2,6]: mean 4, var 4 */
+  float x[4] = {1, 3, 2, 6}, sc[2] = {1, 1};
+  tsoO_Value in[2] = {fv(x, 2, D(2, 2)), fv(sc, 1, D(2))}, out[3];
+  CHECK(parse(TSO_OP_LAYERNORM, &p, eps0, 1, 2, 3, 17) == TSO_OK, "layernorm 3 outputs parse");
+  parse_roundtrip("layernorm 3 outputs", TSO_OP_LAYERNORM, eps0, 1, 2, 3, 17);
+  memset(out, 0, sizeof out);
+  CHECK(tsoO_info(TSO_OP_LAYERNORM)->infer(&p, 2, in, 3, out, err) == TSO_OK, "layernorm 3 outputs infer");
+  expect_shape("layernorm Y", &out[0].shape, 2, D(2, 2));
+  expect_shape("layernorm Mean", &out[1].shape, 2, D(2, 1));
+  expect_shape("layernorm InvStdDev", &out[2].shape, 2, D(2, 1));
+  CHECK(out[1].dtype == TSO_DT_FLOAT && out[2].dtype == TSO_DT_FLOAT, "layernorm stats are float32");
+  float y[4], mean[2], inv[2];
+  out[0].data = y, out[1].data = mean, out[2].data = inv;
+  CHECK(tsoO_info(TSO_OP_LAYERNORM)->eval(&p, 2, in, 3, out, err) == TSO_OK, "layernorm 3 outputs eval");
+  expect_vals("layernorm Y", y, (const float[]){-1, 1, -1, 1}, 4, 1e-6f);
+  expect_vals("layernorm Mean", mean, (const float[]){2, 4}, 2, 1e-6f);
+  expect_vals("layernorm InvStdDev", inv, (const float[]){1, 0.5f}, 2, 1e-6f);
+  /* Y and Mean only */
+  CHECK(tsoO_info(TSO_OP_LAYERNORM)->eval(&p, 2, in, 2, out, err) == TSO_OK, "layernorm 2 outputs eval");
+  expect_vals("layernorm Mean (2 outputs)", mean, (const float[]){2, 4}, 2, 1e-6f);
+  /* a Mean buffer of the wrong shape is refused */
+  out[1].shape.d[1] = 2;
+  CHECK(tsoO_info(TSO_OP_LAYERNORM)->eval(&p, 2, in, 3, out, err) == TSO_ERR_ARG, "layernorm bad Mean buffer");
+  out[1].shape.d[1] = 1;
+  out[2].data = NULL;
+  CHECK(tsoO_info(TSO_OP_LAYERNORM)->eval(&p, 2, in, 3, out, err) == TSO_ERR_ARG, "layernorm no InvStdDev buffer");
+
+  /* axis 0: one row of all 4 elements, mean 3, var (4+0+1+9)/4 = 3.5 */
+  float sc4[4] = {1, 1, 1, 1};
+  tsoO_Value i0[2] = {in[0], fv(sc4, 2, D(2, 2))};
+  CHECK(parse(TSO_OP_LAYERNORM, &p, ax0, 2, 2, 3, 17) == TSO_OK, "layernorm axis 0 parse");
+  memset(out, 0, sizeof out);
+  CHECK(tsoO_info(TSO_OP_LAYERNORM)->infer(&p, 2, i0, 3, out, err) == TSO_OK, "layernorm axis 0 infer");
+  expect_shape("layernorm axis 0 Mean", &out[1].shape, 2, D(1, 1));
+  out[0].data = y, out[1].data = mean, out[2].data = inv;
+  CHECK(tsoO_info(TSO_OP_LAYERNORM)->eval(&p, 2, i0, 3, out, err) == TSO_OK, "layernorm axis 0 eval");
+  expect_vals("layernorm axis 0 Mean", mean, (const float[]){3}, 1, 1e-6f);
+  expect_vals("layernorm axis 0 InvStdDev", inv, (const float[]){(float)(1 / sqrt(3.5))}, 1, 1e-6f);
+
+  /* 3-D, axis 1, epsilon 1: rows [0,1,2,3] (mean 1.5, var 1.25) and [4,4,4,4] */
+  tsoO_Attr ax1[] = {AI("axis", 1), AF("epsilon", 1.0f)};
+  float x3[8] = {0, 1, 2, 3, 4, 4, 4, 4}, y3[8], m3[2], v3[2];
+  tsoO_Value i3[2] = {fv(x3, 3, D(2, 2, 2)), fv(sc4, 2, D(2, 2))};
+  CHECK(parse(TSO_OP_LAYERNORM, &p, ax1, 2, 2, 3, 17) == TSO_OK, "layernorm 3-D parse");
+  memset(out, 0, sizeof out);
+  CHECK(tsoO_info(TSO_OP_LAYERNORM)->infer(&p, 2, i3, 3, out, err) == TSO_OK, "layernorm 3-D infer");
+  expect_shape("layernorm 3-D InvStdDev", &out[2].shape, 3, D(2, 1, 1));
+  out[0].data = y3, out[1].data = m3, out[2].data = v3;
+  CHECK(tsoO_info(TSO_OP_LAYERNORM)->eval(&p, 2, i3, 3, out, err) == TSO_OK, "layernorm 3-D eval");
+  expect_vals("layernorm 3-D Mean", m3, (const float[]){1.5f, 4}, 2, 1e-6f);
+  expect_vals("layernorm 3-D InvStdDev", v3, (const float[]){(float)(1 / sqrt(2.25)), 1}, 2, 1e-6f);
+  expect_vals("layernorm 3-D Y", y3, (const float[]){-1, -1 / 3.0f, 1 / 3.0f, 1, 0, 0, 0, 0}, 8, 1e-6f);
+
+  /* unknown dimensions and rank */
+  tsoO_Value u[2] = {fv(NULL, 3, D(-1, 3, 4)), fv(NULL, -1, NULL)};
+  memset(out, 0, sizeof out);
+  CHECK(tsoO_info(TSO_OP_LAYERNORM)->infer(&p, 2, u, 3, out, err) == TSO_OK, "layernorm stats unknowns");
+  expect_shape("layernorm stats unknowns", &out[1].shape, 3, D(-1, 1, 1));
+  u[0] = fv(NULL, -1, NULL);
+  CHECK(tsoO_info(TSO_OP_LAYERNORM)->infer(&p, 2, u, 3, out, err) == TSO_OK && out[1].shape.rank == -1 &&
+            out[2].shape.rank == -1,
+        "layernorm stats of unknown rank");
 }
 
 /* ---- generator-only operators ---------------------------------------- */
@@ -1025,6 +1094,7 @@ int main(void) {
   test_softmax();
   test_reducemean();
   test_layernorm();
+  test_layernorm_stats();
   test_generator_ops();
   test_roundtrips();
   printf("test_ops_nn: %d checks, %d failed\n", ncheck, nfail);

@@ -305,9 +305,8 @@ static void test_binary_float(void) {
   CHECK(out[0].shape.rank == -1 && out[0].dtype == TSO_DT_FLOAT);
   in[0] = V(TSO_DT_FLOAT, "2", NULL), in[1] = V(TSO_DT_INT64, "2", NULL);
   CHECK_ST(infer(TSO_OP_ADD, &p, 2, in, 1, out), TSO_ERR_SHAPE);
-  in[0] = V(TSO_DT_INT32, "2", NULL), in[1] = V(TSO_DT_INT32, "2", NULL);
+  in[0] = V(TSO_DT_BOOL, "2", NULL), in[1] = V(TSO_DT_BOOL, "2", NULL);
   CHECK_ST(infer(TSO_OP_ADD, &p, 2, in, 1, out), TSO_ERR_UNSUPPORTED);
-  in[0] = V(TSO_DT_INT64, "2", NULL), in[1] = V(TSO_DT_INT64, "2", NULL);
   CHECK_ST(infer(TSO_OP_POW, &p, 2, in, 1, out), TSO_ERR_UNSUPPORTED);
   CHECK_ST(infer(TSO_OP_ADD, &p, 1, in, 1, out), TSO_ERR_INVALID);
   /* absurd sizes */
@@ -344,6 +343,271 @@ static void test_binary_int64(void) {
   in[1] = V(TSO_DT_INT64, "1", zero);
   CHECK_ST(run(TSO_OP_DIV, &p, 2, in, 1, out), TSO_ERR_UNSUPPORTED);
   release(1, out);
+}
+
+/* 1 when v has type dt and its n elements are want's bytes. */
+static int eq_bytes(const tsoO_Value *v, int dt, const void *want, int n) {
+  return v->dtype == dt && tsoO_numel(&v->shape) == n && v->data &&
+         memcmp(v->data, want, (size_t)n * tsoO_dtype_size(dt)) == 0;
+}
+
+/* Runs binary op on (a, b) and compares with want (n elements of dt). */
+static int bin_is(int op, tsoO_Value a, tsoO_Value b, int dt, const void *want, int n) {
+  tsoO_Params p;
+  tsoO_Value in[2] = {a, b}, out[1];
+  memset(&p, 0, sizeof p);
+  memset(out, 0, sizeof out);
+  tso_status st = run(op, &p, 2, in, 1, out);
+  int ok = st == TSO_OK && eq_bytes(&out[0], dt, want, n);
+  if (!ok) printf("  %s: status %d\n", tsoO_info(op)->name, (int)st);
+  release(1, out);
+  return ok;
+}
+
+static void test_binary_int_types(void) {
+  tsoO_Params p;
+  tsoO_Value in[2], out[1];
+  memset(&p, 0, sizeof p);
+  memset(out, 0, sizeof out);
+  /* int32: wrapping, division truncating toward zero, INT32_MIN / -1 wraps */
+  int32_t a[4] = {INT32_MAX, -7, 9, INT32_MIN}, b[4] = {1, 2, -4, -1};
+  int32_t add[4] = {INT32_MIN, -5, 5, INT32_MAX}, sub[4] = {INT32_MAX - 1, -9, 13, INT32_MIN + 1},
+          mul[4] = {INT32_MAX, -14, -36, INT32_MIN}, dv[4] = {INT32_MAX, -3, -2, INT32_MIN};
+  tsoO_Value va = V(TSO_DT_INT32, "4", a), vb = V(TSO_DT_INT32, "4", b);
+  CHECK(bin_is(TSO_OP_ADD, va, vb, TSO_DT_INT32, add, 4));
+  CHECK(bin_is(TSO_OP_SUB, va, vb, TSO_DT_INT32, sub, 4));
+  CHECK(bin_is(TSO_OP_MUL, va, vb, TSO_DT_INT32, mul, 4));
+  CHECK(bin_is(TSO_OP_DIV, va, vb, TSO_DT_INT32, dv, 4));
+  /* uint8 modulo 256, with a row broadcast: [2,4] op [4] */
+  uint8_t u[8] = {250, 3, 20, 7, 0, 1, 2, 255}, v[4] = {10, 5, 13, 2};
+  uint8_t uadd[8] = {4, 8, 33, 9, 10, 6, 15, 1}, usub[8] = {240, 254, 7, 5, 246, 252, 245, 253},
+          umul[8] = {196, 15, 4, 14, 0, 5, 26, 254}, udiv[8] = {25, 0, 1, 3, 0, 0, 0, 127};
+  tsoO_Value vu = V(TSO_DT_UINT8, "2x4", u), vv = V(TSO_DT_UINT8, "4", v);
+  CHECK(bin_is(TSO_OP_ADD, vu, vv, TSO_DT_UINT8, uadd, 8));
+  CHECK(bin_is(TSO_OP_SUB, vu, vv, TSO_DT_UINT8, usub, 8));
+  CHECK(bin_is(TSO_OP_MUL, vu, vv, TSO_DT_UINT8, umul, 8));
+  CHECK(bin_is(TSO_OP_DIV, vu, vv, TSO_DT_UINT8, udiv, 8));
+  /* int8 -128 / -1 wraps; int16 300 * 300 = 90000 wraps to 24464 */
+  int8_t i8a[2] = {-128, 100}, i8b[2] = {-1, 3}, i8q[2] = {-128, 33};
+  CHECK(bin_is(TSO_OP_DIV, V(TSO_DT_INT8, "2", i8a), V(TSO_DT_INT8, "2", i8b), TSO_DT_INT8, i8q, 2));
+  int16_t i16[1] = {300}, i16p[1] = {24464};
+  CHECK(bin_is(TSO_OP_MUL, V(TSO_DT_INT16, "1", i16), V(TSO_DT_INT16, "", i16), TSO_DT_INT16, i16p, 1));
+  /* uint64 above INT64_MAX divides as unsigned; uint32 wraps below 0 */
+  uint64_t ua[2] = {UINT64_MAX, 10}, ub[2] = {2, 3}, uq[2] = {UINT64_MAX / 2, 3};
+  CHECK(bin_is(TSO_OP_DIV, V(TSO_DT_UINT64, "2", ua), V(TSO_DT_UINT64, "2", ub), TSO_DT_UINT64, uq, 2));
+  uint32_t u32a[1] = {1}, u32b[1] = {2}, u32d[1] = {UINT32_MAX};
+  CHECK(bin_is(TSO_OP_SUB, V(TSO_DT_UINT32, "1", u32a), V(TSO_DT_UINT32, "1", u32b), TSO_DT_UINT32,
+               u32d, 1));
+  /* float64 */
+  double d1[2] = {0.1, 1e300}, d2[1] = {0.2}, dsum[2] = {0.1 + 0.2, 1e300 + 0.2},
+         dprod[2] = {0.1 * 0.2, 1e300 * 0.2};
+  CHECK(bin_is(TSO_OP_ADD, V(TSO_DT_DOUBLE, "2", d1), V(TSO_DT_DOUBLE, "", d2), TSO_DT_DOUBLE, dsum, 2));
+  CHECK(bin_is(TSO_OP_MUL, V(TSO_DT_DOUBLE, "2", d1), V(TSO_DT_DOUBLE, "1", d2), TSO_DT_DOUBLE, dprod, 2));
+  /* scalar-mul follows Mul's types */
+  int32_t sx[3] = {1, -2, 3}, sk[1] = {-3}, sy[3] = {-3, 6, -9};
+  in[0] = V(TSO_DT_INT32, "3", sx), in[1] = V(TSO_DT_INT32, "", sk);
+  CHECK_ST(run(TSO_OP_SCALAR_MUL, &p, 2, in, 1, out), TSO_OK);
+  CHECK(eq_i32(&out[0], sy, 3));
+  release(1, out);
+  /* a division by zero is refused for every integer type */
+  uint16_t z16[2] = {4, 0};
+  in[0] = V(TSO_DT_UINT16, "2", z16), in[1] = V(TSO_DT_UINT16, "2", z16);
+  CHECK_ST(run(TSO_OP_DIV, &p, 2, in, 1, out), TSO_ERR_UNSUPPORTED);
+  CHECK(strstr(err, "division by zero") != NULL);
+  release(1, out);
+  /* types: mixed integer types are an error, bool and float16 not computed */
+  in[0] = V(TSO_DT_INT32, "2", NULL), in[1] = V(TSO_DT_UINT8, "2", NULL);
+  CHECK_ST(infer(TSO_OP_SUB, &p, 2, in, 1, out), TSO_ERR_SHAPE);
+  in[0] = V(TSO_DT_FLOAT16, "2", NULL), in[1] = V(TSO_DT_FLOAT16, "2", NULL);
+  CHECK_ST(infer(TSO_OP_MUL, &p, 2, in, 1, out), TSO_ERR_UNSUPPORTED);
+  in[0] = V(TSO_DT_UINT16, "2", NULL), in[1] = V(TSO_DT_UNDEFINED, "?", NULL);
+  CHECK_ST(infer(TSO_OP_DIV, &p, 2, in, 1, out), TSO_OK);
+  CHECK(out[0].dtype == TSO_DT_UINT16 && out[0].shape.rank == -1);
+  /* eval refuses an output buffer of another type */
+  int32_t o32[4];
+  in[0] = V(TSO_DT_INT32, "4", a), in[1] = V(TSO_DT_INT32, "4", b);
+  out[0] = V(TSO_DT_INT64, "4", o32);
+  CHECK_ST(tsoO_info(TSO_OP_ADD)->eval(&p, 2, in, 1, out, err), TSO_ERR_ARG);
+}
+
+/* Pow with a base and an exponent of different types: the output has the
+** base's type; float bases compute in double precision, integer bases
+** with integer exponents by wrapping multiplication. */
+static void test_pow_types(void) {
+  tsoO_Params p;
+  tsoO_Value in[2], out[1];
+  memset(&p, 0, sizeof p);
+  memset(out, 0, sizeof out);
+  float fx[3] = {2, 3, -2};
+  int32_t e32[3] = {3, 2, 3};
+  int64_t e64[3] = {-1, 0, 3};
+  uint64_t eu64[3] = {10, 1, 2};
+  float w32[3] = {8, 9, -8}, w64[3] = {0.5f, 1, -8}, wu64[3] = {1024, 3, 4};
+  tsoO_Value vx = V(TSO_DT_FLOAT, "3", fx);
+  CHECK(bin_is(TSO_OP_POW, vx, V(TSO_DT_INT32, "3", e32), TSO_DT_FLOAT, w32, 3));
+  CHECK(bin_is(TSO_OP_POW, vx, V(TSO_DT_INT64, "3", e64), TSO_DT_FLOAT, w64, 3));
+  CHECK(bin_is(TSO_OP_POW, vx, V(TSO_DT_UINT64, "3", eu64), TSO_DT_FLOAT, wu64, 3));
+  float fy[3] = {4, 9, 2.25f}, wsq[3] = {2, 3, 1.5f};
+  double half[1] = {0.5};
+  CHECK(bin_is(TSO_OP_POW, V(TSO_DT_FLOAT, "3", fy), V(TSO_DT_DOUBLE, "", half), TSO_DT_FLOAT, wsq, 3));
+  /* integer bases: 2^31 wraps to INT32_MIN, 3^40 and (-2)^63 modulo 2^64 */
+  int32_t ib[4] = {2, -3, 0, 2}, ie[4] = {10, 3, 0, 31}, iw[4] = {1024, -27, 1, INT32_MIN};
+  CHECK(bin_is(TSO_OP_POW, V(TSO_DT_INT32, "4", ib), V(TSO_DT_INT32, "4", ie), TSO_DT_INT32, iw, 4));
+  int64_t lb[2] = {3, -2}, le[2] = {40, 63}, lw[2] = {-6289078614652622815LL, INT64_MIN};
+  CHECK(bin_is(TSO_OP_POW, V(TSO_DT_INT64, "2", lb), V(TSO_DT_INT64, "2", le), TSO_DT_INT64, lw, 2));
+  int64_t le32[1] = {2}, lsq[2] = {9, 4};
+  CHECK(bin_is(TSO_OP_POW, V(TSO_DT_INT64, "2", lb), V(TSO_DT_INT32, "1", le32), TSO_DT_INT64, lsq, 2));
+  /* an integer base with a float exponent: truncated toward zero */
+  int32_t fb[4] = {4, 10, 2, -8}, fw[4] = {2, 0, 5, -8};
+  float fe[4] = {0.5f, -1, 2.5f, 1};
+  CHECK(bin_is(TSO_OP_POW, V(TSO_DT_INT32, "4", fb), V(TSO_DT_FLOAT, "4", fe), TSO_DT_INT32, fw, 4));
+  int64_t two[1] = {2}, big[1] = {(int64_t)1 << 62};
+  float f62[1] = {62}, f63[1] = {63};
+  CHECK(bin_is(TSO_OP_POW, V(TSO_DT_INT64, "1", two), V(TSO_DT_FLOAT, "1", f62), TSO_DT_INT64, big, 1));
+  /* undefined integer results are refused */
+  int32_t neg[1] = {-1}, m8[1] = {-8};
+  float fhalf[1] = {0.5f};
+  in[0] = V(TSO_DT_INT32, "1", ib), in[1] = V(TSO_DT_INT32, "1", neg);
+  CHECK_ST(run(TSO_OP_POW, &p, 2, in, 1, out), TSO_ERR_UNSUPPORTED);
+  release(1, out);
+  in[0] = V(TSO_DT_INT64, "1", two), in[1] = V(TSO_DT_FLOAT, "1", f63);
+  CHECK_ST(run(TSO_OP_POW, &p, 2, in, 1, out), TSO_ERR_UNSUPPORTED);
+  release(1, out);
+  in[0] = V(TSO_DT_INT32, "1", m8), in[1] = V(TSO_DT_FLOAT, "1", fhalf);
+  CHECK_ST(run(TSO_OP_POW, &p, 2, in, 1, out), TSO_ERR_UNSUPPORTED);
+  release(1, out);
+  /* inference: the base's type; unknown types pass, others are refused */
+  in[0] = V(TSO_DT_INT32, "2x1", NULL), in[1] = V(TSO_DT_FLOAT, "3", NULL);
+  CHECK_ST(infer(TSO_OP_POW, &p, 2, in, 1, out), TSO_OK);
+  CHECK(out[0].dtype == TSO_DT_INT32 && shape_is(&out[0], "2x3"));
+  in[0] = V(TSO_DT_UNDEFINED, "2", NULL), in[1] = V(TSO_DT_INT64, "2", NULL);
+  CHECK_ST(infer(TSO_OP_POW, &p, 2, in, 1, out), TSO_OK);
+  CHECK(out[0].dtype == TSO_DT_UNDEFINED);
+  in[0] = V(TSO_DT_FLOAT, "2", NULL), in[1] = V(TSO_DT_UNDEFINED, "?", NULL);
+  CHECK_ST(infer(TSO_OP_POW, &p, 2, in, 1, out), TSO_OK);
+  CHECK(out[0].dtype == TSO_DT_FLOAT && out[0].shape.rank == -1);
+  static const int bad[][2] = {{TSO_DT_INT32, TSO_DT_UINT8}, {TSO_DT_FLOAT, TSO_DT_BOOL},
+                               {TSO_DT_DOUBLE, TSO_DT_DOUBLE}, {TSO_DT_UINT8, TSO_DT_INT32},
+                               {TSO_DT_INT64, TSO_DT_FLOAT16}};
+  for (int k = 0; k < N(bad); k++) {
+    in[0] = V(bad[k][0], "2", NULL), in[1] = V(bad[k][1], "2", NULL);
+    CHECK_ST(infer(TSO_OP_POW, &p, 2, in, 1, out), TSO_ERR_UNSUPPORTED);
+  }
+}
+
+/* Add/Sub/Mul/Div/Pow below opset 7: broadcast=0 needs equal shapes;
+** broadcast=1 stretches B to A, aligned at the end or at 'axis'. */
+static void test_legacy_broadcast(void) {
+  static const int ops[5] = {TSO_OP_ADD, TSO_OP_SUB, TSO_OP_MUL, TSO_OP_DIV, TSO_OP_POW};
+  static const int64_t cons[2] = {0, 1};
+  tsoO_Params p, eq, suf, ax1, ax0;
+  tsoO_AttrSet set;
+  tso_attr b1 = AI("broadcast", 1), b0 = AI("broadcast", 0), b2 = AI("broadcast", 2);
+  tso_attr bax[2] = {AI("broadcast", 1), AI("axis", 1)}, bneg[2] = {AI("broadcast", 1), AI("axis", -1)};
+  tso_attr b0neg[2] = {AI("broadcast", 0), AI("axis", -1)}, ci = AIS("consumed_inputs", cons, 2);
+  for (int k = 0; k < 5; k++) {
+    CHECK_ST(parse(ops[k], &p, NULL, 0, 2, 1, 6), TSO_OK);
+    CHECK(!zeroed(&p) && emitted(ops[k], &p, 6) == 0);
+    CHECK(emitted(ops[k], &p, 7) == -1); /* a legacy mode has no form from opset 7 on */
+    CHECK(roundtrip(ops[k], NULL, 0, 2, 1, 6));
+    CHECK(roundtrip(ops[k], &b0, 1, 2, 1, 6));
+    CHECK(roundtrip(ops[k], b0neg, 2, 2, 1, 6)); /* the axis means nothing without broadcast */
+    CHECK_ST(parse(ops[k], &p, &b1, 1, 2, 1, 6), TSO_OK);
+    CHECK(emitted(ops[k], &p, 6) == 1 && roundtrip(ops[k], &b1, 1, 2, 1, 6));
+    CHECK_ST(parse(ops[k], &p, bax, 2, 2, 1, 1), TSO_OK);
+    CHECK(emitted(ops[k], &p, 1) == 2 && roundtrip(ops[k], bax, 2, 2, 1, 1));
+    CHECK_ST(parse(ops[k], &p, bneg, 2, 2, 1, 6), TSO_ERR_UNSUPPORTED);
+    CHECK_ST(parse(ops[k], &p, &b2, 1, 2, 1, 6), TSO_ERR_UNSUPPORTED);
+    CHECK_ST(parse(ops[k], &p, &ci, 1, 2, 1, 5), TSO_ERR_UNSUPPORTED);
+    memset(&p, 0, sizeof p); /* numpy broadcasting cannot be written below opset 7 */
+    CHECK(emitted(ops[k], &p, 6) == -1 && emitted(ops[k], &p, 7) == 0);
+  }
+  CHECK_ST(parse(TSO_OP_ADD, &eq, NULL, 0, 2, 1, 6), TSO_OK);
+  CHECK_ST(parse(TSO_OP_ADD, &suf, &b1, 1, 2, 1, 6), TSO_OK);
+  CHECK_ST(parse(TSO_OP_ADD, &ax1, bax, 2, 2, 1, 6), TSO_OK);
+  tso_attr bax0[2] = {AI("broadcast", 1), AI("axis", 0)};
+  CHECK_ST(parse(TSO_OP_ADD, &ax0, bax0, 2, 2, 1, 6), TSO_OK);
+  CHECK(tsoO_info(TSO_OP_ADD)->emit(&ax0, 6, &set) == TSO_OK && set.n == 2 && set.a[1].i == 0);
+
+  /* shapes: (params, A, B, expected output or NULL for a shape error) */
+  static const struct { int mode; const char *a, *b, *want; } cases[] = {
+      {0, "2x3", "2x3", "2x3"},         {0, "2x3", "3", NULL},         {0, "?x3", "2x?", "2x3"},
+      {0, "?", "2x3", "2x3"},           {0, "2x3", "?", "2x3"},        {0, "2x3", "2x1", NULL},
+      {1, "2x3x4", "3x4", "2x3x4"},     {1, "2x3x4", "", "2x3x4"},     {1, "2x3x4", "1x1", "2x3x4"},
+      {1, "2x3x4", "3x1", "2x3x4"},     {1, "2x3x4", "2x4", NULL},     {1, "3x4", "2x3x4", NULL},
+      {1, "2x1", "3", NULL},            {1, "2x?", "5", "2x5"},        {1, "?", "5", "?"},
+      {2, "2x3x4x5", "3x4", "2x3x4x5"}, {2, "2x3x4x5", "4x5", NULL},   {2, "2x3", "3x1", NULL},
+      {2, "2x3x4x5", "1x4", "2x3x4x5"}, {3, "2x3", "2x1", "2x3"},      {3, "2x3", "2", "2x3"},
+      {3, "2x3", "3", NULL},
+  };
+  const tsoO_Params *modes[4] = {&eq, &suf, &ax1, &ax0};
+  tsoO_Value in[2], out[1];
+  memset(out, 0, sizeof out);
+  for (int k = 0; k < N(cases); k++) {
+    in[0] = V(TSO_DT_FLOAT, cases[k].a, NULL), in[1] = V(TSO_DT_FLOAT, cases[k].b, NULL);
+    tso_status st = infer(TSO_OP_ADD, modes[cases[k].mode], 2, in, 1, out);
+    if (cases[k].want) {
+      CHECK_ST(st, TSO_OK);
+      if (!st) CHECK(shape_is(&out[0], cases[k].want));
+    } else {
+      CHECK_ST(st, TSO_ERR_SHAPE);
+    }
+  }
+  /* values: B stretched along A's middle axis, along the first one, a
+  ** scalar B, a suffix B for Pow, equal shapes */
+  float a12[12] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, b3[3] = {100, 200, 300};
+  in[0] = V(TSO_DT_FLOAT, "2x3x2", a12), in[1] = V(TSO_DT_FLOAT, "3", b3);
+  CHECK_ST(run(TSO_OP_ADD, &ax1, 2, in, 1, out), TSO_OK);
+  float w1[12] = {100, 101, 202, 203, 304, 305, 106, 107, 208, 209, 310, 311};
+  CHECK(shape_is(&out[0], "2x3x2") && eq_f(&out[0], w1, 12));
+  release(1, out);
+  float a6[6] = {1, 2, 3, 4, 5, 6}, b21[2] = {10, 100};
+  CHECK_ST(parse(TSO_OP_MUL, &p, bax0, 2, 2, 1, 6), TSO_OK);
+  in[0] = V(TSO_DT_FLOAT, "2x3", a6), in[1] = V(TSO_DT_FLOAT, "2x1", b21);
+  CHECK_ST(run(TSO_OP_MUL, &p, 2, in, 1, out), TSO_OK);
+  float w2[6] = {10, 20, 30, 400, 500, 600};
+  CHECK(shape_is(&out[0], "2x3") && eq_f(&out[0], w2, 6));
+  release(1, out);
+  in[1] = V(TSO_DT_FLOAT, "2", b21); /* B [2] at axis 0 of [2,3]: padded to [2,1] */
+  CHECK_ST(run(TSO_OP_MUL, &p, 2, in, 1, out), TSO_OK);
+  CHECK(shape_is(&out[0], "2x3") && eq_f(&out[0], w2, 6));
+  release(1, out);
+  float one[1] = {1};
+  CHECK_ST(parse(TSO_OP_SUB, &p, &b1, 1, 2, 1, 6), TSO_OK);
+  in[0] = V(TSO_DT_FLOAT, "2x2", a6), in[1] = V(TSO_DT_FLOAT, "", one);
+  CHECK_ST(run(TSO_OP_SUB, &p, 2, in, 1, out), TSO_OK);
+  float w3[4] = {0, 1, 2, 3};
+  CHECK(eq_f(&out[0], w3, 4));
+  release(1, out);
+  float e2[2] = {2, 1};
+  CHECK_ST(parse(TSO_OP_POW, &p, &b1, 1, 2, 1, 6), TSO_OK);
+  in[1] = V(TSO_DT_FLOAT, "2", e2);
+  CHECK_ST(run(TSO_OP_POW, &p, 2, in, 1, out), TSO_OK);
+  float w4[4] = {1, 2, 9, 4};
+  CHECK(eq_f(&out[0], w4, 4));
+  release(1, out);
+  float d1[2] = {1, 9}, d2[2] = {2, 3}, w5[2] = {0.5f, 3};
+  CHECK_ST(parse(TSO_OP_DIV, &p, NULL, 0, 2, 1, 6), TSO_OK);
+  in[0] = V(TSO_DT_FLOAT, "2", d1), in[1] = V(TSO_DT_FLOAT, "2", d2);
+  CHECK_ST(run(TSO_OP_DIV, &p, 2, in, 1, out), TSO_OK);
+  CHECK(eq_f(&out[0], w5, 2));
+  release(1, out);
+  /* broadcast=0 refuses at eval too, before touching the buffers */
+  float o4[4];
+  in[0] = V(TSO_DT_FLOAT, "2x2", a6), in[1] = V(TSO_DT_FLOAT, "2", d2);
+  out[0] = V(TSO_DT_FLOAT, "2x2", o4);
+  CHECK_ST(tsoO_info(TSO_OP_DIV)->eval(&p, 2, in, 1, out, err), TSO_ERR_SHAPE);
+  /* invalid parameters are caught by infer */
+  p.axis.legacy = 7;
+  CHECK_ST(infer(TSO_OP_DIV, &p, 2, in, 1, out), TSO_ERR_SHAPE);
+
+  /* the unary operators: opsets 1..6 without 'consumed_inputs'; Erf from 9 */
+  CHECK_ST(parse(TSO_OP_RELU, &p, NULL, 0, 1, 1, 1), TSO_OK);
+  CHECK(zeroed(&p) && emitted(TSO_OP_RELU, &p, 6) == 0);
+  CHECK_ST(parse(TSO_OP_SIGMOID, &p, &ci, 1, 1, 1, 5), TSO_ERR_UNSUPPORTED);
+  CHECK_ST(parse(TSO_OP_ERF, &p, NULL, 0, 1, 1, 8), TSO_ERR_UNSUPPORTED);
+  CHECK_ST(parse(TSO_OP_ERF, &p, NULL, 0, 1, 1, 9), TSO_OK);
+  CHECK(emitted(TSO_OP_ERF, &p, 8) == -1);
 }
 
 static void test_scalar_mul(void) {
@@ -405,7 +669,7 @@ static void test_parse_elementwise(void) {
     CHECK_ST(parse(ops[k], &p, NULL, 0, 2, 1, 18), TSO_OK);
     CHECK_ST(parse(ops[k], &p, bc, 2, 2, 1, 7), TSO_ERR_UNSUPPORTED);
     CHECK(strstr(err, "broadcast") != NULL);
-    CHECK_ST(parse(ops[k], &p, NULL, 0, 2, 1, 6), TSO_ERR_UNSUPPORTED);
+    CHECK_ST(parse(ops[k], &p, NULL, 0, 2, 1, 22), TSO_ERR_UNSUPPORTED);
     CHECK(roundtrip(ops[k], NULL, 0, 2, 1, 14));
   }
 }
@@ -476,6 +740,33 @@ static void test_identity_dropout(void) {
   in[2] = V(TSO_DT_BOOL, "", NULL); /* not constant: shapes still known */
   CHECK_ST(infer(TSO_OP_DROPOUT, &p, 3, in, 2, out), TSO_OK);
   CHECK(shape_is(&out[0], "2x2"));
+  /* training with a constant ratio 0 keeps everything: copy, all-true mask */
+  float fzero[1] = {0};
+  double dzero[1] = {-0.0}, dhalf[1] = {0.5};
+  in[1] = V(TSO_DT_FLOAT, "", fzero), in[2] = V(TSO_DT_BOOL, "", yes);
+  CHECK_ST(run(TSO_OP_DROPOUT, &p, 3, in, 2, out), TSO_OK);
+  CHECK(eq_f(&out[0], f, 4) && out[1].data && memcmp(out[1].data, "\1\1\1\1", 4) == 0);
+  release(2, out);
+  in[1] = V(TSO_DT_DOUBLE, "", dzero);
+  CHECK_ST(run(TSO_OP_DROPOUT, &p, 3, in, 1, out), TSO_OK);
+  CHECK(eq_f(&out[0], f, 4));
+  release(1, out);
+  in[1] = V(TSO_DT_DOUBLE, "", dhalf);
+  CHECK_ST(infer(TSO_OP_DROPOUT, &p, 3, in, 2, out), TSO_ERR_UNSUPPORTED);
+  in[1] = V(TSO_DT_FLOAT, "", NULL); /* training on, ratio unknown: refused */
+  CHECK_ST(infer(TSO_OP_DROPOUT, &p, 3, in, 2, out), TSO_ERR_UNSUPPORTED);
+  in[1] = NONE(); /* the default ratio is 0.5 */
+  CHECK_ST(infer(TSO_OP_DROPOUT, &p, 3, in, 2, out), TSO_ERR_UNSUPPORTED);
+  /* training and ratio known only at eval: decided there */
+  float o4[4];
+  uint8_t m4[4];
+  in[1] = V(TSO_DT_FLOAT, "", ratio);
+  out[0] = V(TSO_DT_FLOAT, "2x2", o4), out[1] = V(TSO_DT_BOOL, "2x2", m4);
+  CHECK_ST(tsoO_info(TSO_OP_DROPOUT)->eval(&p, 3, in, 2, out, err), TSO_ERR_UNSUPPORTED);
+  in[1] = V(TSO_DT_FLOAT, "", fzero);
+  CHECK_ST(tsoO_info(TSO_OP_DROPOUT)->eval(&p, 3, in, 2, out, err), TSO_OK);
+  CHECK(memcmp(o4, f, sizeof o4) == 0 && memcmp(m4, "\1\1\1\1", 4) == 0);
+  memset(out, 0, sizeof out);
   in[2] = V(TSO_DT_FLOAT, "", NULL);
   CHECK_ST(infer(TSO_OP_DROPOUT, &p, 3, in, 2, out), TSO_ERR_SHAPE);
   CHECK_ST(run(TSO_OP_DROPOUT, &p, 1, in, 1, out), TSO_OK);
@@ -1213,6 +1504,132 @@ static void test_exporter_chain(void) {
 
 /* Every table operator this file owns has all four functions, and eval
 ** refuses values without data instead of crashing. */
+/* Slice's attribute form, opsets 1..9: 'starts', 'ends', optional 'axes'. */
+static void test_slice_attrs(void) {
+  tsoO_Params p;
+  tsoO_AttrSet set;
+  tsoO_Value in[3], out[1];
+  memset(out, 0, sizeof out);
+  float x[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  /* the two examples of the Slice-1 text on [[1,2,3,4],[5,6,7,8]] */
+  int64_t s1[2] = {1, 0}, e1[2] = {2, 3}, a1[2] = {0, 1}, s2[2] = {0, 1}, e2[2] = {-1, 1000};
+  tso_attr ex1[3] = {AIS("starts", s1, 2), AIS("ends", e1, 2), AIS("axes", a1, 2)};
+  tso_attr ex2[2] = {AIS("starts", s2, 2), AIS("ends", e2, 2)};
+  in[0] = V(TSO_DT_FLOAT, "2x4", x);
+  CHECK_ST(parse(TSO_OP_SLICE, &p, ex1, 3, 1, 1, 9), TSO_OK);
+  CHECK(roundtrip(TSO_OP_SLICE, ex1, 3, 1, 1, 9) && roundtrip(TSO_OP_SLICE, ex1, 3, 1, 1, 1));
+  CHECK(emitted(TSO_OP_SLICE, &p, 9) == 3 && emitted(TSO_OP_SLICE, &p, 10) == -1);
+  CHECK_ST(run(TSO_OP_SLICE, &p, 1, in, 1, out), TSO_OK);
+  float w1[3] = {5, 6, 7};
+  CHECK(shape_is(&out[0], "1x3") && eq_f(&out[0], w1, 3));
+  release(1, out);
+  CHECK_ST(parse(TSO_OP_SLICE, &p, ex2, 2, 1, 1, 6), TSO_OK);
+  CHECK(emitted(TSO_OP_SLICE, &p, 6) == 2 && roundtrip(TSO_OP_SLICE, ex2, 2, 1, 1, 6));
+  CHECK_ST(run(TSO_OP_SLICE, &p, 1, in, 1, out), TSO_OK);
+  float w2[3] = {2, 3, 4};
+  CHECK(shape_is(&out[0], "1x3") && eq_f(&out[0], w2, 3));
+  release(1, out);
+  /* an int64 bound is kept clamped to int32, which selects the same elements */
+  int64_t s3[1] = {2}, e3[1] = {INT64_MAX}, a3[1] = {1};
+  tso_attr ex3[3] = {AIS("starts", s3, 1), AIS("ends", e3, 1), AIS("axes", a3, 1)};
+  CHECK_ST(parse(TSO_OP_SLICE, &p, ex3, 3, 1, 1, 9), TSO_OK);
+  CHECK(tsoO_info(TSO_OP_SLICE)->emit(&p, 9, &set) == TSO_OK && set.n == 3 &&
+        set.a[1].n == 1 && set.a[1].ints[0] == INT32_MAX);
+  CHECK(roundtrip(TSO_OP_SLICE, ex3, 3, 1, 1, 9));
+  CHECK_ST(run(TSO_OP_SLICE, &p, 1, in, 1, out), TSO_OK);
+  float w3[4] = {3, 4, 7, 8};
+  CHECK(shape_is(&out[0], "2x2") && eq_f(&out[0], w3, 4));
+  release(1, out);
+  /* ... but a sliced dimension of INT32_MAX or more is refused */
+  in[0] = V(TSO_DT_FLOAT, "1x3000000000", NULL);
+  CHECK_ST(infer(TSO_OP_SLICE, &p, 1, in, 1, out), TSO_ERR_UNSUPPORTED);
+  in[0] = V(TSO_DT_FLOAT, "3000000000x5", NULL); /* axis 0 is not sliced */
+  CHECK_ST(infer(TSO_OP_SLICE, &p, 1, in, 1, out), TSO_OK);
+  CHECK(shape_is(&out[0], "3000000000x3"));
+  /* negative axes and bounds; unknown dimensions */
+  int64_t s4[1] = {-3}, e4[1] = {-1}, a4[1] = {-1};
+  tso_attr ex4[3] = {AIS("starts", s4, 1), AIS("ends", e4, 1), AIS("axes", a4, 1)};
+  CHECK_ST(parse(TSO_OP_SLICE, &p, ex4, 3, 1, 1, 9), TSO_OK);
+  in[0] = V(TSO_DT_FLOAT, "2x4", x);
+  CHECK_ST(run(TSO_OP_SLICE, &p, 1, in, 1, out), TSO_OK);
+  float w4[4] = {2, 3, 6, 7};
+  CHECK(shape_is(&out[0], "2x2") && eq_f(&out[0], w4, 4));
+  release(1, out);
+  CHECK_ST(parse(TSO_OP_SLICE, &p, ex1, 3, 1, 1, 9), TSO_OK);
+  in[0] = V(TSO_DT_FLOAT, "?x4", NULL);
+  CHECK_ST(infer(TSO_OP_SLICE, &p, 1, in, 1, out), TSO_OK);
+  CHECK(shape_is(&out[0], "?x3"));
+  in[0] = V(TSO_DT_FLOAT, "?", NULL);
+  CHECK_ST(infer(TSO_OP_SLICE, &p, 1, in, 1, out), TSO_OK);
+  CHECK(out[0].shape.rank == -1);
+  in[0] = V(TSO_DT_FLOAT, "4", NULL); /* two axes for rank 1 */
+  CHECK_ST(infer(TSO_OP_SLICE, &p, 1, in, 1, out), TSO_ERR_SHAPE);
+  /* the attribute form takes exactly one input */
+  int64_t s0[1] = {0};
+  in[0] = V(TSO_DT_FLOAT, "2x4", x), in[1] = V(TSO_DT_INT64, "1", s0), in[2] = V(TSO_DT_INT64, "1", s0);
+  CHECK_ST(infer(TSO_OP_SLICE, &p, 3, in, 1, out), TSO_ERR_INVALID);
+  /* repeated axes */
+  int64_t rep2[2] = {1, -1};
+  tso_attr ex5[3] = {AIS("starts", s1, 2), AIS("ends", e1, 2), AIS("axes", rep2, 2)};
+  CHECK_ST(parse(TSO_OP_SLICE, &p, ex5, 3, 1, 1, 9), TSO_OK);
+  CHECK_ST(infer(TSO_OP_SLICE, &p, 1, in, 1, out), TSO_ERR_SHAPE);
+  /* refused forms leave the parameters zeroed */
+  tso_attr miss[2] = {AIS("starts", s1, 2), AIS("axes", a1, 2)};
+  tso_attr uneven[2] = {AIS("starts", s1, 2), AIS("ends", e3, 1)};
+  tso_attr empty[2] = {AIS("starts", s1, 0), AIS("ends", e1, 0)};
+  tso_attr steps[3] = {AIS("starts", s3, 1), AIS("ends", e3, 1), AIS("steps", s3, 1)};
+  CHECK_ST(parse(TSO_OP_SLICE, &p, miss, 2, 1, 1, 9), TSO_ERR_UNSUPPORTED);
+  CHECK(zeroed(&p));
+  CHECK_ST(parse(TSO_OP_SLICE, &p, uneven, 2, 1, 1, 9), TSO_ERR_UNSUPPORTED);
+  CHECK(zeroed(&p));
+  CHECK_ST(parse(TSO_OP_SLICE, &p, empty, 2, 1, 1, 9), TSO_ERR_UNSUPPORTED);
+  CHECK(zeroed(&p));
+  CHECK_ST(parse(TSO_OP_SLICE, &p, steps, 3, 1, 1, 9), TSO_ERR_UNSUPPORTED);
+  CHECK_ST(parse(TSO_OP_SLICE, &p, ex2, 2, 1, 1, 10), TSO_ERR_UNSUPPORTED);
+  memset(&p, 0, sizeof p); /* the input form has no attribute form */
+  CHECK(emitted(TSO_OP_SLICE, &p, 9) == -1 && emitted(TSO_OP_SLICE, &p, 10) == 0);
+}
+
+/* The opsets below 7 of the data-movement operators. */
+static void test_old_opsets(void) {
+  tsoO_Params p;
+  int64_t perm[2] = {1, 0}, axes[1] = {0}, sizes[2] = {2, 1}, pads[4] = {0, 1, 0, 2};
+  tso_attr pa = AIS("perm", perm, 2), ax1 = AI("axis", 1), ua = AIS("axes", axes, 1);
+  tso_attr sp[2] = {AI("axis", 0), AIS("split", sizes, 2)}, pd[2] = {AS("mode", "edge"), AIS("pads", pads, 4)};
+  CHECK(roundtrip(TSO_OP_TRANSPOSE, &pa, 1, 1, 1, 1));
+  CHECK(roundtrip(TSO_OP_FLATTEN, &ax1, 1, 1, 1, 1));
+  CHECK(roundtrip(TSO_OP_GATHER, &ax1, 1, 2, 1, 1));
+  CHECK(roundtrip(TSO_OP_UNSQUEEZE, &ua, 1, 1, 1, 1));
+  CHECK(roundtrip(TSO_OP_SQUEEZE, &ua, 1, 1, 1, 1));
+  CHECK(roundtrip(TSO_OP_SPLIT, sp, 2, 1, 2, 2));
+  CHECK(roundtrip(TSO_OP_SPLIT, NULL, 0, 2, 2, 1)); /* opset 1: sizes as an input */
+  CHECK(roundtrip(TSO_OP_IDENTITY, NULL, 0, 1, 1, 1));
+  CHECK(roundtrip(TSO_OP_SHAPE, NULL, 0, 1, 1, 1));
+  CHECK(roundtrip(TSO_OP_PAD, pd, 2, 1, 1, 2));
+  CHECK(roundtrip(TSO_OP_RESHAPE, NULL, 0, 2, 1, 5));
+  /* forms that differ: Reshape's 'shape' attribute (1..4), Pad's
+  ** 'paddings' (1), Dropout's is_test default 0 (6) */
+  CHECK_ST(parse(TSO_OP_RESHAPE, &p, NULL, 0, 2, 1, 4), TSO_ERR_UNSUPPORTED);
+  CHECK(emitted(TSO_OP_RESHAPE, &p, 4) == -1);
+  CHECK_ST(parse(TSO_OP_PAD, &p, pd, 2, 1, 1, 1), TSO_ERR_UNSUPPORTED);
+  CHECK_ST(parse(TSO_OP_DROPOUT, &p, NULL, 0, 1, 1, 6), TSO_ERR_UNSUPPORTED);
+  /* Concat's axis defaults to 1 below opset 4 and is written back */
+  CHECK_ST(parse(TSO_OP_CONCAT, &p, NULL, 0, 2, 1, 3), TSO_OK);
+  CHECK(p.axis.axis == 1 && emitted(TSO_OP_CONCAT, &p, 3) == 1);
+  CHECK(roundtrip(TSO_OP_CONCAT, NULL, 0, 2, 1, 1));
+  CHECK_ST(parse(TSO_OP_CONCAT, &p, NULL, 0, 2, 1, 4), TSO_ERR_UNSUPPORTED);
+  CHECK_ST(parse(TSO_OP_TRANSPOSE, &p, &pa, 1, 1, 1, 0), TSO_ERR_UNSUPPORTED);
+  /* the split of an opset-6 GLU: [2,4] into two [2,2] along axis -1 */
+  float x[8] = {1, 2, 3, 4, 5, 6, 7, 8}, h0[4] = {1, 2, 5, 6}, h1[4] = {3, 4, 7, 8};
+  tso_attr am = AI("axis", -1);
+  tsoO_Value in[1] = {V(TSO_DT_FLOAT, "2x4", x)}, out[2];
+  memset(out, 0, sizeof out);
+  CHECK_ST(parse(TSO_OP_SPLIT, &p, &am, 1, 1, 2, 6), TSO_OK);
+  CHECK_ST(run(TSO_OP_SPLIT, &p, 1, in, 2, out), TSO_OK);
+  CHECK(shape_is(&out[0], "2x2") && eq_f(&out[0], h0, 4) && eq_f(&out[1], h1, 4));
+  release(2, out);
+}
+
 static void test_guards(void) {
   static const int ops[] = {TSO_OP_ADD, TSO_OP_RELU, TSO_OP_TRANSPOSE, TSO_OP_CONCAT,
                             TSO_OP_SPLIT, TSO_OP_RESHAPE, TSO_OP_PAD, TSO_OP_GATHER,
@@ -1235,6 +1652,9 @@ int main(void) {
   test_broadcast();
   test_binary_float();
   test_binary_int64();
+  test_binary_int_types();
+  test_pow_types();
+  test_legacy_broadcast();
   test_scalar_mul();
   test_unary();
   test_parse_elementwise();
@@ -1248,6 +1668,8 @@ int main(void) {
   test_pad();
   test_shape_gather();
   test_slice();
+  test_slice_attrs();
+  test_old_opsets();
   test_exporter_chain();
   test_guards();
   printf("%s: %d checks, %d failed\n", failures ? "FAILED" : "ok", checks, failures);
