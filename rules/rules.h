@@ -53,9 +53,14 @@ typedef struct tsoR_Pattern {
   tsoR_Ref out[TSO_RULE_MAX_OUT];
 } tsoR_Pattern;
 
-/* Kinds of pattern inputs, as the generator made them (the matcher may
-** bind any tensor of the right rank whose shapes make both patterns
-** well-formed). */
+/* Kinds of pattern inputs, as the generator made them. A kind is also a
+** shape class: pattern inputs of the same kind had the same shape in the
+** generator, and a rule is only applied (and only checked on random
+** shapes) where inputs of the same kind have equal shapes and both
+** patterns are well-formed. This is what makes rules such as "split in
+** halves after concat" sound: the halves are the concatenated inputs only
+** when those have equal shapes. Values above TSO_IN_SCALAR are further
+** classes a generator may define (documented in docs/generator.md). */
 enum {
   TSO_IN_ANY = 0,
   TSO_IN_MATRIX = 1,     /* 2-D activation or weight */
