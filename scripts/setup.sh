@@ -8,7 +8,7 @@ build=${1:-build}
 
 need_apt=()
 for p in build-essential cmake pkg-config protobuf-c-compiler libprotobuf-c-dev libxxhash-dev \
-         libonnx-dev libonnx-testdata libgmp-dev libz3-dev python3 python3-pip; do
+         libonnx-dev libonnx-testdata libgmp-dev libz3-dev libdnnl-dev libsqlite3-dev python3 python3-pip; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$p")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then
