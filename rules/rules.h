@@ -22,6 +22,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "ops/ops.h"
 
@@ -123,8 +124,12 @@ tso_status tsoR_read(const char *path, tsoR_Set *s, char *err);
 /* ---- text form: one rule per line ---- */
 /* Formats rule r as one line (no newline) into buf. */
 tso_status tsoR_format(const tsoR_Rule *r, char *buf, size_t n);
-/* Parses a line written by tsoR_format back into r. */
+/* Parses a line written by tsoR_format back into r (and checks it). */
 tso_status tsoR_parse_text(const char *line, tsoR_Rule *r, char *err);
+/* Writes the whole set as text: a provenance header block, one rule per line. */
+tso_status tsoR_write_text(const tsoR_Set *s, FILE *f, char *err);
+/* Parses what tsoR_write_text wrote back into a set. */
+tso_status tsoR_parse_text_set(const char *text, size_t len, tsoR_Set *s, char *err);
 
 /* ---- instantiation ---- */
 struct tsoI_Graph;
