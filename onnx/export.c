@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "onnx/model.h"
+#include "util/fileio.h"
 
 typedef struct ExtRef {     /* a tensor written to the external data file */
   const void *data;
@@ -742,58 +743,13 @@ tso_status tsoX_serialize(tsoX_Model *m, uint8_t **buf, size_t *len, char *err) 
 
 /* ---- saving ---------------------------------------------------------------------- */
 
-static int write_all(int fd, const void *p, size_t n) {
-  const unsigned char *c = p;
-  while (n > 0) {
-    ssize_t w = write(fd, c, n > ((size_t)1 << 30) ? (size_t)1 << 30 : n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    c += w;
-    n -= (size_t)w;
-  }
-  return 0;
-}
-
-/* A temporary file beside `final` ("<dir>/.<name>.XXXXXX"); fd or -1. */
-static int temp_beside(const char *dir, const char *name, char **tmp) {
-  size_t n = strlen(dir) + strlen(name) + 16;
-  if (!(*tmp = malloc(n))) {
-    errno = ENOMEM;
-    return -1;
-  }
-  snprintf(*tmp, n, "%s/.%s.XXXXXX", dir, name);
-  int fd = mkstemp(*tmp);
-  if (fd < 0) {
-    int er = errno;
-    free(*tmp);
-    *tmp = NULL;
-    errno = er;
-  }
-  return fd;
-}
-
-/* Finishes a temporary file: permissions like a new file, fsync, close. */
-static int finish_temp(int fd, const char *final) {
-  struct stat sb;
-  mode_t mode = stat(final, &sb) == 0 ? (sb.st_mode & 07777) : 0644;
-  if (fchmod(fd, mode) != 0 || fsync(fd) != 0) {
-    int er = errno;
-    close(fd);
-    errno = er;
-    return -1;
-  }
-  return close(fd);
-}
-
 static tso_status write_external(Exp *e, int fd) {
   static const unsigned char zeros[64];
   uint64_t pos = 0;
   for (size_t i = 0; i < e->nrefs; i++) {
     const ExtRef *r = &e->refs[i];
-    if (r->offset > pos && write_all(fd, zeros, (size_t)(r->offset - pos)) != 0) return TSO_ERR_IO;
-    if (write_all(fd, r->data, r->nbytes) != 0) return TSO_ERR_IO;
+    if (r->offset > pos && tsoU_write_all(fd, zeros, (size_t)(r->offset - pos)) != 0) return TSO_ERR_IO;
+    if (tsoU_write_all(fd, r->data, r->nbytes) != 0) return TSO_ERR_IO;
     pos = r->offset + r->nbytes;
   }
   return TSO_OK;
@@ -834,22 +790,22 @@ tso_status tsoX_save(tsoX_Model *m, const char *path, char *err) {
       goto done;
     }
     snprintf(datapath, n, "%s/%s", dir, dataname);
-    if ((fdd = temp_beside(dir, dataname, &tmpd)) < 0) {
+    if ((fdd = tsoU_temp_beside(datapath, &tmpd)) < 0) {
       st = tsoO_fail(err, TSO_ERR_IO, "cannot create a file in '%s': %s", dir, strerror(errno));
       goto done;
     }
-    if (write_external(&e, fdd) != TSO_OK || finish_temp(fdd, datapath) != 0) {
+    if (write_external(&e, fdd) != TSO_OK || tsoU_finish_temp(fdd, datapath) != 0) {
       fdd = -1;
       st = tsoO_fail(err, TSO_ERR_IO, "cannot write '%s': %s", datapath, strerror(errno));
       goto done;
     }
     fdd = -1;
   }
-  if ((fdm = temp_beside(dir, base, &tmpm)) < 0) {
+  if ((fdm = tsoU_temp_beside(path, &tmpm)) < 0) {
     st = tsoO_fail(err, TSO_ERR_IO, "cannot create a file in '%s': %s", dir, strerror(errno));
     goto done;
   }
-  if (write_all(fdm, buf, len) != 0 || finish_temp(fdm, path) != 0) {
+  if (tsoU_write_all(fdm, buf, len) != 0 || tsoU_finish_temp(fdm, path) != 0) {
     fdm = -1;
     st = tsoO_fail(err, TSO_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
     goto done;

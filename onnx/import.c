@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "onnx/model.h"
+#include "util/fileio.h"
 
 typedef struct Imp {
   tsoX_Model *m;
@@ -905,38 +906,16 @@ tso_status tsoX_load(const void *buf, size_t len, const char *dir, const tsoX_Bi
 
 tso_status tsoX_load_file(const char *path, const tsoX_Bind *b, int nb, tsoX_Model **out, char *err) {
   *out = NULL;
-  FILE *f = fopen(path, "rb");
-  if (!f) return tsoO_fail(err, TSO_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
-  unsigned char *buf = NULL;
-  size_t len = 0, cap = 0;
-  tso_status st = TSO_OK;
-  for (;;) {
-    if (len == cap) {
-      size_t nc = cap ? cap * 2 : (size_t)1 << 20;
-      unsigned char *nbuf = realloc(buf, nc);
-      if (!nbuf) {
-        st = tsoO_fail(err, TSO_ERR_NOMEM, "out of memory reading '%s'", path);
-        break;
-      }
-      buf = nbuf;
-      cap = nc;
-    }
-    size_t r = fread(buf + len, 1, cap - len, f);
-    len += r;
-    if (r == 0) {
-      if (ferror(f)) st = tsoO_fail(err, TSO_ERR_IO, "cannot read '%s': %s", path, strerror(errno));
-      break;
-    }
-  }
-  fclose(f);
-  if (st == TSO_OK) {
-    /* external data lives beside the file */
-    const char *slash = strrchr(path, '/');
-    char *dir = slash ? strndup(path, (size_t)(slash - path) + (slash == path)) : strdup(".");
-    if (!dir) st = tsoO_fail(err, TSO_ERR_NOMEM, "out of memory");
-    else st = tsoX_load(buf, len, dir, b, nb, out, err);
-    free(dir);
-  }
+  uint8_t *buf;
+  size_t len;
+  tso_status st = tsoU_read_file(path, UINT64_MAX, &buf, &len, err);
+  if (st != TSO_OK) return st;
+  /* external data lives beside the file */
+  const char *slash = strrchr(path, '/');
+  char *dir = slash ? strndup(path, (size_t)(slash - path) + (slash == path)) : strdup(".");
+  if (!dir) st = tsoO_fail(err, TSO_ERR_NOMEM, "out of memory");
+  else st = tsoX_load(buf, len, dir, b, nb, out, err);
+  free(dir);
   free(buf);
   return st;
 }

@@ -20,6 +20,7 @@
 #include <xxhash.h>
 
 #include "rules.h"
+#include "util/fileio.h"
 
 #define FMT_VERSION 1u
 #define HEADER_SIZE 44u                    /* bytes before the provenance */
@@ -437,57 +438,12 @@ fail:
 
 /* ---- files ----------------------------------------------------------- */
 
-/* Writes all n bytes to fd; 0 or -1 with errno set. */
-static int write_all(int fd, const uint8_t *p, size_t n) {
-  while (n) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    p += w;
-    n -= (size_t)w;
-  }
-  return 0;
-}
-
 tso_status tsoR_write(const tsoR_Set *s, const char *path, char *err) {
   uint8_t *buf;
   size_t len;
   tso_status st = tsoR_serialize(s, &buf, &len, err);
   if (st) return st;
-  size_t pl = strlen(path);
-  char *tmp = malloc(pl + 16);
-  if (!tmp) {
-    free(buf);
-    return tsoO_fail(err, TSO_ERR_NOMEM, "out of memory");
-  }
-  /* the temporary lies beside the target, so that rename() is atomic */
-  snprintf(tmp, pl + 16, "%s.tmp.XXXXXX", path);
-  int fd = mkstemp(tmp);
-  if (fd < 0) {
-    st = tsoO_fail(err, TSO_ERR_IO, "cannot create a temporary file for '%s': %s", path, strerror(errno));
-    free(tmp);
-    free(buf);
-    return st;
-  }
-  struct stat sb;
-  mode_t mode = stat(path, &sb) == 0 ? (sb.st_mode & 07777) : 0644;
-  int bad = write_all(fd, buf, len) != 0 || fchmod(fd, mode) != 0 || fsync(fd) != 0;
-  int er = errno;
-  if (close(fd) != 0 && !bad) {
-    bad = 1;
-    er = errno;
-  }
-  if (!bad && rename(tmp, path) != 0) {
-    bad = 1;
-    er = errno;
-  }
-  if (bad) {
-    unlink(tmp);
-    st = tsoO_fail(err, TSO_ERR_IO, "cannot write '%s': %s", path, strerror(er));
-  }
-  free(tmp);
+  st = tsoU_write_atomic(path, buf, len, err);
   free(buf);
   return st;
 }
@@ -495,36 +451,13 @@ tso_status tsoR_write(const tsoR_Set *s, const char *path, char *err) {
 tso_status tsoR_read(const char *path, tsoR_Set *s, char *err) {
   char why[TSO_ERRMAX];
   memset(s, 0, sizeof *s);
-  FILE *f = fopen(path, "rb");
-  if (!f) return tsoO_fail(err, TSO_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
-  size_t cap = 0, n = 0;
-  uint8_t *buf = NULL;
-  tso_status st = TSO_OK;
-  for (;;) {
-    if (n == cap) {
-      if ((uint64_t)cap >= MAX_FILE) {
-        st = tsoO_fail(err, TSO_ERR_LIMIT, "'%s' is larger than %llu bytes: not a rule file", path,
-                       (unsigned long long)MAX_FILE);
-        break;
-      }
-      size_t ncap = cap ? cap * 2 : (size_t)1 << 16;
-      uint8_t *nb = realloc(buf, ncap);
-      if (!nb) {
-        st = tsoO_fail(err, TSO_ERR_NOMEM, "out of memory reading '%s'", path);
-        break;
-      }
-      buf = nb;
-      cap = ncap;
-    }
-    size_t got = fread(buf + n, 1, cap - n, f);
-    n += got;
-    if (got == 0) {
-      if (ferror(f)) st = tsoO_fail(err, TSO_ERR_IO, "cannot read '%s': %s", path, strerror(errno));
-      break;
-    }
-  }
-  fclose(f);
-  if (st == TSO_OK && (st = tsoR_parse(buf, n, s, why)) != TSO_OK) tsoO_fail(err, st, "'%s': %s", path, why);
+  uint8_t *buf;
+  size_t n;
+  tso_status st = tsoU_read_file(path, MAX_FILE, &buf, &n, err);
+  if (st == TSO_ERR_LIMIT) return tsoO_fail(err, st, "'%s' is larger than %llu bytes: not a rule file", path,
+                                            (unsigned long long)MAX_FILE);
+  if (st != TSO_OK) return st;
+  if ((st = tsoR_parse(buf, n, s, why)) != TSO_OK) tsoO_fail(err, st, "'%s': %s", path, why);
   free(buf);
   return st;
 }
