@@ -1,8 +1,9 @@
 /*
 ** ops_nn.c -- neural-network operators: Conv, MatMul, Gemm, MaxPool,
 ** AveragePool, GlobalAveragePool, BatchNormalization, Softmax, ReduceMean,
-** LayerNormalization, and the generator-only Enlarge and constant kernels
-** (identity conv kernel, identity matrix, all-ones, average-pool kernel).
+** LayerNormalization. (The generator-only Enlarge and constant kernels are
+** in ops_gen.c; the helpers shared with it, tsoO_eval_begin and the other
+** float-operator checks, in ops_util.c.)
 **
 ** For each operator: parse (ONNX attributes -> tsoO_Params), emit (the
 ** reverse), infer (validation, dtype and shape) and eval (float kernels).
@@ -20,88 +21,25 @@
 **   - only float32 data is computed; infer refuses other dtypes.
 **
 ** Absent optional inputs are those at index >= nin, or passed as a zeroed
-** tsoO_Value (dtype undefined, rank 0, no data). A present input of unknown
-** dtype is taken as float (it is checked again by eval).
+** tsoO_Value (dtype undefined, rank 0, no data): see tsoO_given, stricter
+** than the tsoO_absent of ops_tensor.c. A present input of unknown dtype is
+** taken as float (it is checked again by eval).
 */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ops.h"
+#include "ops_impl.h"
 
-#define SBUF 160                 /* room for one formatted shape */
 #define OPSET_LATEST (1 << 20)   /* opset 0 means "current": newer than any */
 #define SHS(v, b) tsoO_shape_str(&(v)->shape, (b), sizeof(b))
 
 /* ===================================================================== */
-/* Shared helpers                                                        */
+/* Helpers of this file                                                  */
 /* ===================================================================== */
 
 /* The opset to reason about: 0 or less stands for the latest one. */
 static int eff_opset(int opset) { return opset <= 0 ? OPSET_LATEST : opset; }
-
-/* 1 if input i is given (see the banner for how absence is encoded). */
-static int has_input(int nin, const tsoO_Value *in, int i) {
-  if (i >= nin) return 0;
-  const tsoO_Value *v = &in[i];
-  return !(v->dtype == TSO_DT_UNDEFINED && v->data == NULL && v->shape.rank == 0);
-}
-
-/* 1 if input i carries data (during eval: it is given). */
-static int has_data(int nin, const tsoO_Value *in, int i) {
-  return i < nin && in[i].data != NULL;
-}
-
-/* Checks the arities the table promises, defensively. */
-static tso_status check_arity(const char *op, int nin, int min_in, int nout, int max_out, char *err) {
-  if (nin < min_in) return tsoO_fail(err, TSO_ERR_ARG, "%s: needs %d inputs, got %d", op, min_in, nin);
-  if (nout < 1) return tsoO_fail(err, TSO_ERR_ARG, "%s: needs an output", op);
-  if (nout > max_out)
-    return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: only %d output(s) supported, got %d", op, max_out, nout);
-  return TSO_OK;
-}
-
-/* TSO_OK if v is float32 (or of still unknown type) with a sane rank. */
-static tso_status check_float(const char *op, const char *what, const tsoO_Value *v, char *err) {
-  if (v->dtype != TSO_DT_FLOAT && v->dtype != TSO_DT_UNDEFINED)
-    return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: input %s is %s; only float32 is supported", op, what,
-                     tsoO_dtype_name(v->dtype));
-  if (v->shape.rank < -1 || v->shape.rank > TSO_MAX_RANK)
-    return tsoO_fail(err, TSO_ERR_SHAPE, "%s: input %s has invalid rank %d", op, what, (int)v->shape.rank);
-  return TSO_OK;
-}
-
-/* Dimension i of v, or -1 when the rank or that dimension is unknown. */
-static int64_t dim(const tsoO_Value *v, int i) {
-  return (v->shape.rank > i && i >= 0) ? v->shape.d[i] : -1;
-}
-
-/* Sets out to a float tensor of the given rank (-1: unknown) and dims. */
-static void set_out(tsoO_Value *out, int rank, const int64_t *d) {
-  memset(&out->shape, 0, sizeof out->shape);
-  out->dtype = TSO_DT_FLOAT;
-  out->shape.rank = rank;
-  for (int i = 0; i < rank; i++) out->shape.d[i] = d[i];
-}
-
-/* Refuses an output whose size is absurd: a dimension above TSO_MAX_DIM or
-** more than TSO_MAX_NUMEL elements. */
-static tso_status check_out_size(const char *op, const tsoO_Value *out, char *err) {
-  char b[SBUF];
-  for (int i = 0; i < out->shape.rank; i++)
-    if (out->shape.d[i] > TSO_MAX_DIM)
-      return tsoO_fail(err, TSO_ERR_LIMIT, "%s: output dimension %lld is too large", op,
-                       (long long)out->shape.d[i]);
-  if (tsoO_shape_known(&out->shape) && tsoO_numel(&out->shape) < 0)
-    return tsoO_fail(err, TSO_ERR_LIMIT, "%s: output %s has too many elements", op, SHS(out, b));
-  return TSO_OK;
-}
-
-/* Normalizes axis a for rank r into [0, r); -1 if out of range. */
-static int norm_axis(int64_t a, int r) {
-  if (a < -r || a >= r) return -1;
-  return (int)(a < 0 ? a + r : a);
-}
 
 /* Product of dims [lo, hi) of a fully known shape. */
 static int64_t prod(const tsoO_Shape *s, int lo, int hi) {
@@ -110,99 +48,44 @@ static int64_t prod(const tsoO_Shape *s, int lo, int hi) {
   return n;
 }
 
-/* 1 if two shapes are identical. */
-static int shape_eq(const tsoO_Shape *a, const tsoO_Shape *b) {
-  if (a->rank != b->rank) return 0;
-  for (int i = 0; i < a->rank; i++)
-    if (a->d[i] != b->d[i]) return 0;
-  return 1;
-}
-
-/* Common start of every eval: every given input carries data of a known
-** dtype and shape, infer agrees with the inputs, and every output is a
-** buffer of the inferred shape. nreq: inputs that are required. */
-static tso_status eval_begin(const char *op, tsoO_InferFn infer, const tsoO_Params *p, int nin,
-                             const tsoO_Value *in, int nout, tsoO_Value *out, int nreq, char *err) {
-  tsoO_Value tmp[4];
-  char b1[SBUF], b2[SBUF];
-  if (nout < 1 || nout > 4 || !out)
-    return tsoO_fail(err, TSO_ERR_ARG, "%s: no output buffer", op);
-  for (int k = 0; k < nout; k++)
-    if (!out[k].data) return tsoO_fail(err, TSO_ERR_ARG, "%s: no buffer for output %d", op, k);
-  for (int i = 0; i < nin; i++) {
-    if (i < nreq && !in[i].data) return tsoO_fail(err, TSO_ERR_ARG, "%s: input %d has no data", op, i);
-    if (!in[i].data && has_input(nin, in, i)) /* never drop a given optional input silently */
-      return tsoO_fail(err, TSO_ERR_ARG, "%s: optional input %d has no data (pass absent inputs as zeroed values)",
-                       op, i);
-    if (in[i].data && (in[i].dtype == TSO_DT_UNDEFINED || !tsoO_shape_known(&in[i].shape)))
-      return tsoO_fail(err, TSO_ERR_ARG, "%s: input %d has data but no known dtype and shape", op, i);
-  }
-  memset(tmp, 0, sizeof tmp);
-  tso_status st = infer(p, nin, in, nout, tmp, err);
-  if (st) return st;
-  for (int k = 0; k < nout; k++)
-    if (!shape_eq(&tmp[k].shape, &out[k].shape))
-      return tsoO_fail(err, TSO_ERR_ARG, "%s: output %d buffer is %s, expected %s", op, k, SHS(&out[k], b1),
-                       SHS(&tmp[k], b2));
-  return TSO_OK;
-}
-
 /* ===================================================================== */
 /* Attribute parsing and emission                                        */
 /* ===================================================================== */
 
-/* Refuses any attribute whose name is not in the NULL-terminated list. */
-static tso_status attrs_known(const char *op, const tsoO_Attr *a, int na, const char *const *names,
-                              char *err) {
-  for (int i = 0; i < na; i++) {
-    int ok = 0;
-    for (int j = 0; names[j] && !ok; j++) ok = a[i].name && strcmp(a[i].name, names[j]) == 0;
-    if (!ok)
-      return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: unknown attribute '%s'", op,
-                       a[i].name ? a[i].name : "(null)");
-  }
+/* Refuses (TSO_ERR_UNSUPPORTED) any attribute whose name is not in the
+** NULL-terminated list; unlike tsoO_parse_begin, at any opset. */
+static tso_status attrs_known(const tsoO_Attr *a, int na, const char *const *names, const char *op, char *err) {
+  const tsoO_Attr *u = tsoO_attr_unknown(a, na, names);
+  if (u)
+    return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: unknown attribute '%s'", op, u->name ? u->name : "(null)");
   return TSO_OK;
 }
 
-/* An int attribute in [lo, hi]; def when absent. */
-static tso_status attr_int(const char *op, const tsoO_Attr *a, int na, const char *name, int64_t lo,
-                           int64_t hi, int64_t def, int64_t *v, char *err) {
-  const tsoO_Attr *at = tsoO_attr_find(a, na, name);
+/* tsoO_attr_int (an int attribute in [lo, hi]; def when absent), with this
+** file's wording of the out-of-range refusal. */
+static tso_status attr_int(const tsoO_Attr *a, int na, const char *name, int64_t def, int64_t lo, int64_t hi,
+                           int64_t *v, const char *op, char *err) {
+  tso_status st = tsoO_attr_int(a, na, name, def, INT64_MIN, INT64_MAX, v, op, err);
+  if (st || !tsoO_attr_find(a, na, name) || (*v >= lo && *v <= hi)) return st;
+  int64_t bad = *v;
   *v = def;
-  if (!at) return TSO_OK;
-  if (at->kind != TSO_ATTR_INT)
-    return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: attribute '%s' must be an int", op, name);
-  if (at->i < lo || at->i > hi)
-    return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: attribute '%s' = %lld is not supported (range %lld..%lld)",
-                     op, name, (long long)at->i, (long long)lo, (long long)hi);
-  *v = at->i;
-  return TSO_OK;
+  return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: attribute '%s' = %lld is not supported (range %lld..%lld)", op,
+                   name, (long long)bad, (long long)lo, (long long)hi);
 }
 
-/* A boolean int attribute (any non-zero is 1) into an int32. */
-static tso_status attr_bool(const char *op, const tsoO_Attr *a, int na, const char *name, int def,
-                            int32_t *v, char *err) {
+/* A boolean int attribute (any non-zero is 1) into an int32; def when absent. */
+static tso_status attr_bool(const tsoO_Attr *a, int na, const char *name, int def, int32_t *v, const char *op,
+                            char *err) {
   int64_t x;
-  tso_status st = attr_int(op, a, na, name, INT64_MIN, INT64_MAX, def, &x, err);
+  tso_status st = tsoO_attr_int(a, na, name, def, INT64_MIN, INT64_MAX, &x, op, err);
   *v = x != 0;
   return st;
 }
 
-/* A float attribute; def when absent. */
-static tso_status attr_float(const char *op, const tsoO_Attr *a, int na, const char *name, float def,
-                             float *v, char *err) {
-  const tsoO_Attr *at = tsoO_attr_find(a, na, name);
-  *v = def;
-  if (!at) return TSO_OK;
-  if (at->kind != TSO_ATTR_FLOAT)
-    return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: attribute '%s' must be a float", op, name);
-  *v = at->f;
-  return TSO_OK;
-}
-
-/* A list of exactly n ints in [lo, hi] into dst; *found tells if present. */
-static tso_status attr_ints(const char *op, const tsoO_Attr *a, int na, const char *name, int n, int64_t lo,
-                            int64_t hi, int32_t *dst, int *found, char *err) {
+/* A list of exactly n ints in [lo, hi] into dst; *found tells if present.
+** (tsoO_attr_ints reads a list of any length up to a maximum instead.) */
+static tso_status attr_fixed_ints(const tsoO_Attr *a, int na, const char *name, int n, int64_t lo, int64_t hi,
+                                  int32_t *dst, int *found, const char *op, char *err) {
   const tsoO_Attr *at = tsoO_attr_find(a, na, name);
   *found = 0;
   if (!at) return TSO_OK;
@@ -222,56 +105,6 @@ static tso_status attr_ints(const char *op, const tsoO_Attr *a, int na, const ch
   return TSO_OK;
 }
 
-/* Appends an attribute slot to o; NULL when full. */
-static tsoO_Attr *put(tsoO_AttrSet *o, const char *name, tso_attr_kind kind) {
-  if (o->n >= TSO_MAX_ATTRS) return NULL;
-  tsoO_Attr *at = &o->a[o->n++];
-  memset(at, 0, sizeof *at);
-  at->name = name;
-  at->kind = kind;
-  return at;
-}
-
-/* Emits an int attribute; returns 1 when the set is full. */
-static int put_int(tsoO_AttrSet *o, const char *name, int64_t v) {
-  tsoO_Attr *at = put(o, name, TSO_ATTR_INT);
-  if (!at) return 1;
-  at->i = v;
-  return 0;
-}
-
-/* Emits a float attribute; returns 1 when the set is full. */
-static int put_float(tsoO_AttrSet *o, const char *name, float v) {
-  tsoO_Attr *at = put(o, name, TSO_ATTR_FLOAT);
-  if (!at) return 1;
-  at->f = v;
-  return 0;
-}
-
-/* Emits a string attribute (s static); returns 1 when the set is full. */
-static int put_str(tsoO_AttrSet *o, const char *name, const char *s) {
-  tsoO_Attr *at = put(o, name, TSO_ATTR_STRING);
-  if (!at) return 1;
-  at->s = s;
-  return 0;
-}
-
-/* Emits an ints attribute stored in o->pool; returns 1 when full. */
-static int put_ints(tsoO_AttrSet *o, const char *name, const int32_t *v, int n) {
-  if (o->npool + n > (int)(sizeof o->pool / sizeof o->pool[0])) return 1;
-  tsoO_Attr *at = put(o, name, TSO_ATTR_INTS);
-  if (!at) return 1;
-  int64_t *dst = &o->pool[o->npool];
-  for (int i = 0; i < n; i++) dst[i] = v[i];
-  o->npool += n;
-  at->ints = dst;
-  at->n = n;
-  return 0;
-}
-
-/* Starts an emission: an empty set. */
-static void emit_begin(tsoO_AttrSet *o) { memset(o, 0, sizeof *o); }
-
 /* ===================================================================== */
 /* Window geometry (Conv, MaxPool, AveragePool)                          */
 /* ===================================================================== */
@@ -285,7 +118,7 @@ static tso_status parse_win(const char *op, tsoO_Params *p, const tsoO_Attr *a, 
   int32_t v[4];
   int found;
   tso_status st;
-  if ((st = attr_ints(op, a, na, "kernel_shape", 2, 1, INT32_MAX, v, &found, err))) return st;
+  if ((st = attr_fixed_ints(a, na, "kernel_shape", 2, 1, INT32_MAX, v, &found, op, err))) return st;
   if (found) {
     p->win.kh = v[0];
     p->win.kw = v[1];
@@ -293,11 +126,11 @@ static tso_status parse_win(const char *op, tsoO_Params *p, const tsoO_Attr *a, 
     return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: attribute 'kernel_shape' is required", op);
   }
   p->win.sh = p->win.sw = p->win.dh = p->win.dw = 1;
-  if ((st = attr_ints(op, a, na, "strides", 2, 1, INT32_MAX, v, &found, err))) return st;
+  if ((st = attr_fixed_ints(a, na, "strides", 2, 1, INT32_MAX, v, &found, op, err))) return st;
   if (found) { p->win.sh = v[0]; p->win.sw = v[1]; }
-  if ((st = attr_ints(op, a, na, "dilations", 2, 1, INT32_MAX, v, &found, err))) return st;
+  if ((st = attr_fixed_ints(a, na, "dilations", 2, 1, INT32_MAX, v, &found, op, err))) return st;
   if (found) { p->win.dh = v[0]; p->win.dw = v[1]; }
-  if ((st = attr_ints(op, a, na, "pads", 4, 0, INT32_MAX, v, &found, err))) return st;
+  if ((st = attr_fixed_ints(a, na, "pads", 4, 0, INT32_MAX, v, &found, op, err))) return st;
   if (found) { p->win.pt = v[0]; p->win.pl = v[1]; p->win.pb = v[2]; p->win.pr = v[3]; }
   const tsoO_Attr *ap = tsoO_attr_find(a, na, "auto_pad");
   if (ap) {
@@ -348,15 +181,23 @@ static tso_status win_check(const char *op, const tsoO_Params *p, int kind, char
 }
 
 /* Emits the window attributes shared by conv and pools (kernel_shape only
-** when set). Returns 1 when the set overflowed. */
+** when set). Returns nonzero when the set overflowed. */
 static int emit_win(const tsoO_Params *p, tsoO_AttrSet *o) {
   int bad = 0;
   int32_t v[4];
-  if (p->win.kh) { v[0] = p->win.kh; v[1] = p->win.kw; bad |= put_ints(o, "kernel_shape", v, 2); }
-  if (p->win.sh != 1 || p->win.sw != 1) { v[0] = p->win.sh; v[1] = p->win.sw; bad |= put_ints(o, "strides", v, 2); }
-  if (p->win.pt | p->win.pl | p->win.pb | p->win.pr) bad |= put_ints(o, "pads", &p->win.pt, 4);
-  if (p->win.pad_mode != TSO_PAD_EXPLICIT) bad |= put_str(o, "auto_pad", pad_names[p->win.pad_mode]);
-  if (p->win.dh != 1 || p->win.dw != 1) { v[0] = p->win.dh; v[1] = p->win.dw; bad |= put_ints(o, "dilations", v, 2); }
+  if (p->win.kh) { v[0] = p->win.kh; v[1] = p->win.kw; bad |= tsoO_put_ints(o, "kernel_shape", v, 2); }
+  if (p->win.sh != 1 || p->win.sw != 1) {
+    v[0] = p->win.sh;
+    v[1] = p->win.sw;
+    bad |= tsoO_put_ints(o, "strides", v, 2);
+  }
+  if (p->win.pt | p->win.pl | p->win.pb | p->win.pr) bad |= tsoO_put_ints(o, "pads", &p->win.pt, 4);
+  if (p->win.pad_mode != TSO_PAD_EXPLICIT) bad |= tsoO_put_str(o, "auto_pad", pad_names[p->win.pad_mode]);
+  if (p->win.dh != 1 || p->win.dw != 1) {
+    v[0] = p->win.dh;
+    v[1] = p->win.dw;
+    bad |= tsoO_put_ints(o, "dilations", v, 2);
+  }
   return bad;
 }
 
@@ -443,24 +284,24 @@ typedef struct ConvPlan {
 ** computes the geometry. */
 static tso_status conv_plan(const tsoO_Params *p, int nin, const tsoO_Value *in, ConvPlan *cp, char *err) {
   static const char op[] = "Conv";
-  char b1[SBUF], b2[SBUF];
+  char b1[TSO_SHAPESTR], b2[TSO_SHAPESTR];
   tso_status st;
   if ((st = win_check(op, p, 0, err))) return st;
   const tsoO_Value *x = &in[0], *w = &in[1];
-  if ((st = check_float(op, "X", x, err)) || (st = check_float(op, "W", w, err))) return st;
-  int hasb = has_input(nin, in, 2);
-  if (hasb && (st = check_float(op, "B", &in[2], err))) return st;
+  if ((st = tsoO_check_float(x, "X", op, err)) || (st = tsoO_check_float(w, "W", op, err))) return st;
+  int hasb = tsoO_given(nin, in, 2);
+  if (hasb && (st = tsoO_check_float(&in[2], "B", op, err))) return st;
   int xr = x->shape.rank, wr = w->shape.rank;
   if (xr >= 0 && xr != 4)
     return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: only 2-D convolution is supported, X is %s", op, SHS(x, b1));
   if (wr >= 0 && wr != 4)
     return tsoO_fail(err, xr == 4 ? TSO_ERR_SHAPE : TSO_ERR_UNSUPPORTED, "%s: W %s does not match X %s", op,
                      SHS(w, b1), SHS(x, b2));
-  int64_t g = p->win.group, kh = dim(w, 2), kw = dim(w, 3);
-  cp->n = dim(x, 0);
-  cp->c = dim(x, 1);
-  cp->m = dim(w, 0);
-  cp->cg = dim(w, 1);
+  int64_t g = p->win.group, kh = tsoO_dim(w, 2), kw = tsoO_dim(w, 3);
+  cp->n = tsoO_dim(x, 0);
+  cp->c = tsoO_dim(x, 1);
+  cp->m = tsoO_dim(w, 0);
+  cp->cg = tsoO_dim(w, 1);
   cp->rank = (xr == 4 || wr == 4 || p->win.kh) ? 4 : -1;
   if (p->win.kh) {
     if ((kh >= 0 && kh != p->win.kh) || (kw >= 0 && kw != p->win.kw))
@@ -483,12 +324,12 @@ static tso_status conv_plan(const tsoO_Params *p, int nin, const tsoO_Value *in,
     const tsoO_Value *b = &in[2];
     if (b->shape.rank >= 0 && b->shape.rank != 1)
       return tsoO_fail(err, TSO_ERR_SHAPE, "%s: bias %s must be 1-D", op, SHS(b, b1));
-    int64_t bm = dim(b, 0);
+    int64_t bm = tsoO_dim(b, 0);
     if (bm >= 0 && cp->m >= 0 && bm != cp->m)
       return tsoO_fail(err, TSO_ERR_SHAPE, "%s: bias %s does not match W %s", op, SHS(b, b1), SHS(w, b2));
     if (cp->m < 0) cp->m = bm;
   }
-  return win_axes(op, p, dim(x, 2), dim(x, 3), kh, kw, 0, &cp->h, &cp->w, err);
+  return win_axes(op, p, tsoO_dim(x, 2), tsoO_dim(x, 3), kh, kw, 0, &cp->h, &cp->w, err);
 }
 
 /* Conv attributes: kernel_shape (optional), strides, pads, auto_pad,
@@ -499,9 +340,9 @@ tso_status tsoO_parse_CONV2D(tsoO_Params *p, const tsoO_Attr *a, int na, int nin
   int64_t g;
   (void)nin; (void)opset;
   if (nout != 1) return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "Conv: %d outputs", nout);
-  if ((st = attrs_known("Conv", a, na, names, err))) return st;
+  if ((st = attrs_known(a, na, names, "Conv", err))) return st;
   if ((st = parse_win("Conv", p, a, na, 0, err))) return st;
-  if ((st = attr_int("Conv", a, na, "group", 1, INT32_MAX, 1, &g, err))) return st;
+  if ((st = attr_int(a, na, "group", 1, 1, INT32_MAX, &g, "Conv", err))) return st;
   p->win.group = (int32_t)g;
   return TSO_OK;
 }
@@ -509,10 +350,10 @@ tso_status tsoO_parse_CONV2D(tsoO_Params *p, const tsoO_Attr *a, int na, int nin
 /* A conv with a fused ReLU is not one ONNX node: UNSUPPORTED (lowered first). */
 tso_status tsoO_emit_CONV2D(const tsoO_Params *p, int opset, tsoO_AttrSet *out) {
   (void)opset;
-  emit_begin(out);
+  tsoO_emit_clear(out);
   if (p->win.act != TSO_ACT_NONE || win_check("Conv", p, 0, NULL)) return TSO_ERR_UNSUPPORTED;
   int bad = emit_win(p, out);
-  if (p->win.group != 1) bad |= put_int(out, "group", p->win.group);
+  if (p->win.group != 1) bad |= tsoO_put_int(out, "group", p->win.group);
   return bad ? TSO_ERR_LIMIT : TSO_OK;
 }
 
@@ -521,10 +362,10 @@ tso_status tsoO_infer_CONV2D(const tsoO_Params *p, int nin, const tsoO_Value *in
                              char *err) {
   ConvPlan cp;
   tso_status st;
-  if ((st = check_arity("Conv", nin, 2, nout, 1, err)) || (st = conv_plan(p, nin, in, &cp, err))) return st;
+  if ((st = tsoO_check_arity(nin, 2, nout, 1, "Conv", err)) || (st = conv_plan(p, nin, in, &cp, err))) return st;
   int64_t d[4] = {cp.n, cp.m, cp.h.out, cp.w.out};
-  set_out(out, cp.rank, d);
-  return check_out_size("Conv", out, err);
+  tsoO_set_float_out(out, cp.rank, d);
+  return tsoO_check_out_size(out, "Conv", err);
 }
 
 /* Adds weight wv times the input plane x, shifted by kernel tap (ki, kj),
@@ -562,10 +403,10 @@ tso_status tsoO_eval_CONV2D(const tsoO_Params *p, int nin, const tsoO_Value *in,
                             char *err) {
   ConvPlan cp;
   tso_status st;
-  if ((st = eval_begin("Conv", tsoO_infer_CONV2D, p, nin, in, nout, out, 2, err))) return st;
+  if ((st = tsoO_eval_begin(tsoO_infer_CONV2D, p, nin, in, nout, out, 2, "Conv", err))) return st;
   if ((st = conv_plan(p, nin, in, &cp, err))) return st;
   const float *x = in[0].data, *w = in[1].data;
-  const float *b = has_data(nin, in, 2) ? (const float *)in[2].data : NULL;
+  const float *b = tsoO_has_data(nin, in, 2) ? (const float *)in[2].data : NULL;
   float *y = out[0].data;
   int64_t plane_in = cp.h.in * cp.w.in, plane_out = cp.h.out * cp.w.out, taps = cp.h.k * cp.w.k;
   int64_t mg = cp.m / p->win.group;
@@ -601,14 +442,14 @@ typedef struct PoolPlan {
 /* Validates p (kind 1 max, 2 avg) and X, and computes the geometry. */
 static tso_status pool_plan(const char *op, const tsoO_Params *p, int kind, const tsoO_Value *x, PoolPlan *pp,
                             char *err) {
-  char b[SBUF];
+  char b[TSO_SHAPESTR];
   tso_status st;
-  if ((st = win_check(op, p, kind, err)) || (st = check_float(op, "X", x, err))) return st;
+  if ((st = win_check(op, p, kind, err)) || (st = tsoO_check_float(x, "X", op, err))) return st;
   if (x->shape.rank >= 0 && x->shape.rank != 4)
     return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: only 2-D pooling is supported, X is %s", op, SHS(x, b));
-  pp->n = dim(x, 0);
-  pp->c = dim(x, 1);
-  return win_axes(op, p, dim(x, 2), dim(x, 3), p->win.kh, p->win.kw, 1, &pp->h, &pp->w, err);
+  pp->n = tsoO_dim(x, 0);
+  pp->c = tsoO_dim(x, 1);
+  return win_axes(op, p, tsoO_dim(x, 2), tsoO_dim(x, 3), p->win.kh, p->win.kw, 1, &pp->h, &pp->w, err);
 }
 
 /* Shape inference shared by the two pools: [N, C, OH, OW]. */
@@ -616,10 +457,10 @@ static tso_status pool_infer(const char *op, const tsoO_Params *p, int kind, int
                              int nout, tsoO_Value *out, char *err) {
   PoolPlan pp;
   tso_status st;
-  if ((st = check_arity(op, nin, 1, nout, 1, err)) || (st = pool_plan(op, p, kind, &in[0], &pp, err))) return st;
+  if ((st = tsoO_check_arity(nin, 1, nout, 1, op, err)) || (st = pool_plan(op, p, kind, &in[0], &pp, err))) return st;
   int64_t d[4] = {pp.n, pp.c, pp.h.out, pp.w.out};
-  set_out(out, 4, d);
-  return check_out_size(op, out, err);
+  tsoO_set_float_out(out, 4, d);
+  return tsoO_check_out_size(out, op, err);
 }
 
 /* Taps [*k0, *k1) of a window starting at position start whose position
@@ -677,10 +518,10 @@ tso_status tsoO_parse_MAXPOOL(tsoO_Params *p, const tsoO_Attr *a, int na, int ni
   int64_t so;
   (void)nin;
   if (nout != 1) return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: the Indices output is not supported", op);
-  if ((st = attrs_known(op, a, na, names, err)) || (st = parse_win(op, p, a, na, 1, err))) return st;
-  if ((st = attr_int(op, a, na, "storage_order", 0, 1, 0, &so, err))) return st;
+  if ((st = attrs_known(a, na, names, op, err)) || (st = parse_win(op, p, a, na, 1, err))) return st;
+  if ((st = attr_int(a, na, "storage_order", 0, 0, 1, &so, op, err))) return st;
   if (so) return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: storage_order=1 is not supported", op);
-  if ((st = attr_bool(op, a, na, "ceil_mode", 0, &p->win.ceil_mode, err))) return st;
+  if ((st = attr_bool(a, na, "ceil_mode", 0, &p->win.ceil_mode, op, err))) return st;
   if (eff_opset(opset) < 10 && (p->win.ceil_mode || p->win.dh != 1 || p->win.dw != 1))
     return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: ceil_mode and dilations need opset >= 10", op);
   return TSO_OK;
@@ -688,11 +529,11 @@ tso_status tsoO_parse_MAXPOOL(tsoO_Params *p, const tsoO_Attr *a, int na, int ni
 
 /* Writes kernel_shape always; ceil_mode/dilations need opset >= 10. */
 tso_status tsoO_emit_MAXPOOL(const tsoO_Params *p, int opset, tsoO_AttrSet *out) {
-  emit_begin(out);
+  tsoO_emit_clear(out);
   if (win_check("MaxPool", p, 1, NULL)) return TSO_ERR_UNSUPPORTED;
   if (eff_opset(opset) < 10 && (p->win.ceil_mode || p->win.dh != 1 || p->win.dw != 1)) return TSO_ERR_UNSUPPORTED;
   int bad = emit_win(p, out);
-  if (p->win.ceil_mode) bad |= put_int(out, "ceil_mode", 1);
+  if (p->win.ceil_mode) bad |= tsoO_put_int(out, "ceil_mode", 1);
   return bad ? TSO_ERR_LIMIT : TSO_OK;
 }
 
@@ -707,7 +548,7 @@ tso_status tsoO_eval_MAXPOOL(const tsoO_Params *p, int nin, const tsoO_Value *in
                              char *err) {
   PoolPlan pp;
   tso_status st;
-  if ((st = eval_begin("MaxPool", tsoO_infer_MAXPOOL, p, nin, in, nout, out, 1, err))) return st;
+  if ((st = tsoO_eval_begin(tsoO_infer_MAXPOOL, p, nin, in, nout, out, 1, "MaxPool", err))) return st;
   if ((st = pool_plan("MaxPool", p, 1, &in[0], &pp, err))) return st;
   pool_run(p, &pp, 1, in[0].data, out[0].data);
   return TSO_OK;
@@ -723,9 +564,9 @@ tso_status tsoO_parse_AVGPOOL(tsoO_Params *p, const tsoO_Attr *a, int na, int ni
   int os = eff_opset(opset);
   (void)nin;
   if (nout != 1) return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: %d outputs", op, nout);
-  if ((st = attrs_known(op, a, na, names, err)) || (st = parse_win(op, p, a, na, 1, err))) return st;
-  if ((st = attr_bool(op, a, na, "ceil_mode", 0, &p->win.ceil_mode, err))) return st;
-  if ((st = attr_bool(op, a, na, "count_include_pad", 0, &p->win.count_include_pad, err))) return st;
+  if ((st = attrs_known(a, na, names, op, err)) || (st = parse_win(op, p, a, na, 1, err))) return st;
+  if ((st = attr_bool(a, na, "ceil_mode", 0, &p->win.ceil_mode, op, err))) return st;
+  if ((st = attr_bool(a, na, "count_include_pad", 0, &p->win.count_include_pad, op, err))) return st;
   if ((os < 7 && p->win.count_include_pad) || (os < 10 && p->win.ceil_mode) ||
       (os < 19 && (p->win.dh != 1 || p->win.dw != 1)))
     return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: attribute not available at opset %d", op, opset);
@@ -735,14 +576,14 @@ tso_status tsoO_parse_AVGPOOL(tsoO_Params *p, const tsoO_Attr *a, int na, int ni
 /* Writes kernel_shape always; refuses attributes the opset lacks. */
 tso_status tsoO_emit_AVGPOOL(const tsoO_Params *p, int opset, tsoO_AttrSet *out) {
   int os = eff_opset(opset);
-  emit_begin(out);
+  tsoO_emit_clear(out);
   if (win_check("AveragePool", p, 2, NULL)) return TSO_ERR_UNSUPPORTED;
   if ((os < 7 && p->win.count_include_pad) || (os < 10 && p->win.ceil_mode) ||
       (os < 19 && (p->win.dh != 1 || p->win.dw != 1)))
     return TSO_ERR_UNSUPPORTED;
   int bad = emit_win(p, out);
-  if (p->win.ceil_mode) bad |= put_int(out, "ceil_mode", 1);
-  if (p->win.count_include_pad) bad |= put_int(out, "count_include_pad", 1);
+  if (p->win.ceil_mode) bad |= tsoO_put_int(out, "ceil_mode", 1);
+  if (p->win.count_include_pad) bad |= tsoO_put_int(out, "count_include_pad", 1);
   return bad ? TSO_ERR_LIMIT : TSO_OK;
 }
 
@@ -758,7 +599,7 @@ tso_status tsoO_eval_AVGPOOL(const tsoO_Params *p, int nin, const tsoO_Value *in
                              char *err) {
   PoolPlan pp;
   tso_status st;
-  if ((st = eval_begin("AveragePool", tsoO_infer_AVGPOOL, p, nin, in, nout, out, 1, err))) return st;
+  if ((st = tsoO_eval_begin(tsoO_infer_AVGPOOL, p, nin, in, nout, out, 1, "AveragePool", err))) return st;
   if ((st = pool_plan("AveragePool", p, 2, &in[0], &pp, err))) return st;
   pool_run(p, &pp, 0, in[0].data, out[0].data);
   return TSO_OK;
@@ -773,13 +614,13 @@ tso_status tsoO_parse_GLOBALAVGPOOL(tsoO_Params *p, const tsoO_Attr *a, int na, 
                                     char *err) {
   static const char *const names[] = {NULL};
   (void)p; (void)nin; (void)nout; (void)opset;
-  return attrs_known("GlobalAveragePool", a, na, names, err);
+  return attrs_known(a, na, names, "GlobalAveragePool", err);
 }
 
 /* No attributes to write. */
 tso_status tsoO_emit_GLOBALAVGPOOL(const tsoO_Params *p, int opset, tsoO_AttrSet *out) {
   (void)p; (void)opset;
-  emit_begin(out);
+  tsoO_emit_clear(out);
   return TSO_OK;
 }
 
@@ -787,19 +628,19 @@ tso_status tsoO_emit_GLOBALAVGPOOL(const tsoO_Params *p, int opset, tsoO_AttrSet
 tso_status tsoO_infer_GLOBALAVGPOOL(const tsoO_Params *p, int nin, const tsoO_Value *in, int nout,
                                     tsoO_Value *out, char *err) {
   static const char op[] = "GlobalAveragePool";
-  char b[SBUF];
+  char b[TSO_SHAPESTR];
   tso_status st;
   (void)p;
-  if ((st = check_arity(op, nin, 1, nout, 1, err)) || (st = check_float(op, "X", &in[0], err))) return st;
+  if ((st = tsoO_check_arity(nin, 1, nout, 1, op, err)) || (st = tsoO_check_float(&in[0], "X", op, err))) return st;
   int r = in[0].shape.rank;
   if (r < 0) {
-    set_out(out, -1, NULL);
+    tsoO_set_float_out(out, -1, NULL);
     return TSO_OK;
   }
   if (r < 3) return tsoO_fail(err, TSO_ERR_SHAPE, "%s: X %s needs rank >= 3", op, SHS(&in[0], b));
   int64_t d[TSO_MAX_RANK];
   for (int i = 0; i < r; i++) d[i] = i < 2 ? in[0].shape.d[i] : 1;
-  set_out(out, r, d);
+  tsoO_set_float_out(out, r, d);
   return TSO_OK;
 }
 
@@ -807,7 +648,7 @@ tso_status tsoO_infer_GLOBALAVGPOOL(const tsoO_Params *p, int nin, const tsoO_Va
 tso_status tsoO_eval_GLOBALAVGPOOL(const tsoO_Params *p, int nin, const tsoO_Value *in, int nout,
                                    tsoO_Value *out, char *err) {
   tso_status st;
-  if ((st = eval_begin("GlobalAveragePool", tsoO_infer_GLOBALAVGPOOL, p, nin, in, nout, out, 1, err))) return st;
+  if ((st = tsoO_eval_begin(tsoO_infer_GLOBALAVGPOOL, p, nin, in, nout, out, 1, "GlobalAveragePool", err))) return st;
   const tsoO_Shape *s = &in[0].shape;
   int64_t planes = s->d[0] * s->d[1], size = prod(s, 2, s->rank);
   const float *x = in[0].data;
@@ -861,9 +702,9 @@ static int64_t bcast_dim(int64_t a, int64_t b) {
 /* Validates A and B and computes the numpy matmul shape. */
 static tso_status mm_plan(const tsoO_Value *a, const tsoO_Value *b, MMPlan *mp, char *err) {
   static const char op[] = "MatMul";
-  char b1[SBUF], b2[SBUF];
+  char b1[TSO_SHAPESTR], b2[TSO_SHAPESTR];
   tso_status st;
-  if ((st = check_float(op, "A", a, err)) || (st = check_float(op, "B", b, err))) return st;
+  if ((st = tsoO_check_float(a, "A", op, err)) || (st = tsoO_check_float(b, "B", op, err))) return st;
   memset(mp, 0, sizeof *mp);
   int ra = a->shape.rank, rb = b->shape.rank;
   if (ra == 0 || rb == 0)
@@ -909,13 +750,13 @@ static tso_status mm_plan(const tsoO_Value *a, const tsoO_Value *b, MMPlan *mp, 
 tso_status tsoO_parse_MATMUL(tsoO_Params *p, const tsoO_Attr *a, int na, int nin, int nout, int opset, char *err) {
   static const char *const names[] = {NULL};
   (void)p; (void)nin; (void)nout; (void)opset;
-  return attrs_known("MatMul", a, na, names, err);
+  return attrs_known(a, na, names, "MatMul", err);
 }
 
 /* No attributes to write. */
 tso_status tsoO_emit_MATMUL(const tsoO_Params *p, int opset, tsoO_AttrSet *out) {
   (void)p; (void)opset;
-  emit_begin(out);
+  tsoO_emit_clear(out);
   return TSO_OK;
 }
 
@@ -926,9 +767,9 @@ tso_status tsoO_infer_MATMUL(const tsoO_Params *p, int nin, const tsoO_Value *in
   MMPlan mp;
   tso_status st;
   (void)p;
-  if ((st = check_arity("MatMul", nin, 2, nout, 1, err)) || (st = mm_plan(&in[0], &in[1], &mp, err))) return st;
-  set_out(out, mp.rank, mp.out);
-  return check_out_size("MatMul", out, err);
+  if ((st = tsoO_check_arity(nin, 2, nout, 1, "MatMul", err)) || (st = mm_plan(&in[0], &in[1], &mp, err))) return st;
+  tsoO_set_float_out(out, mp.rank, mp.out);
+  return tsoO_check_out_size(out, "MatMul", err);
 }
 
 /* One i-k-j matrix product per broadcast batch index. */
@@ -936,7 +777,7 @@ tso_status tsoO_eval_MATMUL(const tsoO_Params *p, int nin, const tsoO_Value *in,
                             char *err) {
   MMPlan mp;
   tso_status st;
-  if ((st = eval_begin("MatMul", tsoO_infer_MATMUL, p, nin, in, nout, out, 2, err))) return st;
+  if ((st = tsoO_eval_begin(tsoO_infer_MATMUL, p, nin, in, nout, out, 2, "MatMul", err))) return st;
   if ((st = mm_plan(&in[0], &in[1], &mp, err))) return st;
   const float *a = in[0].data, *b = in[1].data;
   float *y = out[0].data;
@@ -967,24 +808,24 @@ tso_status tsoO_parse_GEMM(tsoO_Params *p, const tsoO_Attr *a, int na, int nin, 
   tso_status st;
   int64_t bc;
   (void)nin; (void)nout; (void)opset;
-  if ((st = attrs_known(op, a, na, names, err))) return st;
-  if ((st = attr_float(op, a, na, "alpha", 1.0f, &p->gemm.alpha, err))) return st;
-  if ((st = attr_float(op, a, na, "beta", 1.0f, &p->gemm.beta, err))) return st;
-  if ((st = attr_bool(op, a, na, "transA", 0, &p->gemm.trans_a, err))) return st;
-  if ((st = attr_bool(op, a, na, "transB", 0, &p->gemm.trans_b, err))) return st;
-  return attr_int(op, a, na, "broadcast", 0, 1, 0, &bc, err);
+  if ((st = attrs_known(a, na, names, op, err))) return st;
+  if ((st = tsoO_attr_float(a, na, "alpha", 1.0f, &p->gemm.alpha, op, err))) return st;
+  if ((st = tsoO_attr_float(a, na, "beta", 1.0f, &p->gemm.beta, op, err))) return st;
+  if ((st = attr_bool(a, na, "transA", 0, &p->gemm.trans_a, op, err))) return st;
+  if ((st = attr_bool(a, na, "transB", 0, &p->gemm.trans_b, op, err))) return st;
+  return attr_int(a, na, "broadcast", 0, 0, 1, &bc, op, err);
 }
 
 /* Omits defaults; below opset 7 writes broadcast=1 so that C may broadcast. */
 tso_status tsoO_emit_GEMM(const tsoO_Params *p, int opset, tsoO_AttrSet *out) {
   int bad = 0;
-  emit_begin(out);
+  tsoO_emit_clear(out);
   if ((p->gemm.trans_a & ~1) || (p->gemm.trans_b & ~1)) return TSO_ERR_UNSUPPORTED;
-  if (p->gemm.alpha != 1.0f) bad |= put_float(out, "alpha", p->gemm.alpha);
-  if (p->gemm.beta != 1.0f) bad |= put_float(out, "beta", p->gemm.beta);
-  if (p->gemm.trans_a) bad |= put_int(out, "transA", 1);
-  if (p->gemm.trans_b) bad |= put_int(out, "transB", 1);
-  if (eff_opset(opset) < 7) bad |= put_int(out, "broadcast", 1);
+  if (p->gemm.alpha != 1.0f) bad |= tsoO_put_float(out, "alpha", p->gemm.alpha);
+  if (p->gemm.beta != 1.0f) bad |= tsoO_put_float(out, "beta", p->gemm.beta);
+  if (p->gemm.trans_a) bad |= tsoO_put_int(out, "transA", 1);
+  if (p->gemm.trans_b) bad |= tsoO_put_int(out, "transB", 1);
+  if (eff_opset(opset) < 7) bad |= tsoO_put_int(out, "broadcast", 1);
   return bad ? TSO_ERR_LIMIT : TSO_OK;
 }
 
@@ -998,27 +839,27 @@ typedef struct GemmPlan {
 /* Validates A, B (2-D) and C (unidirectionally broadcastable to [M, N]). */
 static tso_status gemm_plan(const tsoO_Params *p, int nin, const tsoO_Value *in, GemmPlan *gp, char *err) {
   static const char op[] = "Gemm";
-  char b1[SBUF], b2[SBUF];
+  char b1[TSO_SHAPESTR], b2[TSO_SHAPESTR];
   tso_status st;
   const tsoO_Value *a = &in[0], *b = &in[1];
   if ((p->gemm.trans_a & ~1) || (p->gemm.trans_b & ~1))
     return tsoO_fail(err, TSO_ERR_SHAPE, "%s: invalid transA/transB", op);
-  if ((st = check_float(op, "A", a, err)) || (st = check_float(op, "B", b, err))) return st;
+  if ((st = tsoO_check_float(a, "A", op, err)) || (st = tsoO_check_float(b, "B", op, err))) return st;
   if ((a->shape.rank >= 0 && a->shape.rank != 2) || (b->shape.rank >= 0 && b->shape.rank != 2))
     return tsoO_fail(err, TSO_ERR_SHAPE, "%s: A %s and B %s must be 2-D", op, SHS(a, b1), SHS(b, b2));
   int ta = p->gemm.trans_a, tb = p->gemm.trans_b;
-  gp->m = dim(a, ta ? 1 : 0);
-  int64_t ka = dim(a, ta ? 0 : 1), kb = dim(b, tb ? 1 : 0);
-  gp->n = dim(b, tb ? 0 : 1);
+  gp->m = tsoO_dim(a, ta ? 1 : 0);
+  int64_t ka = tsoO_dim(a, ta ? 0 : 1), kb = tsoO_dim(b, tb ? 1 : 0);
+  gp->n = tsoO_dim(b, tb ? 0 : 1);
   if (ka >= 0 && kb >= 0 && ka != kb)
     return tsoO_fail(err, TSO_ERR_SHAPE, "%s: inner dimensions differ (A %s transA=%d, B %s transB=%d)", op,
                      SHS(a, b1), ta, SHS(b, b2), tb);
   gp->k = ka >= 0 ? ka : kb;
-  gp->hasc = has_input(nin, in, 2);
+  gp->hasc = tsoO_given(nin, in, 2);
   gp->cm = gp->cn = 1;
   if (!gp->hasc) return TSO_OK;
   const tsoO_Value *c = &in[2];
-  if ((st = check_float(op, "C", c, err))) return st;
+  if ((st = tsoO_check_float(c, "C", op, err))) return st;
   int rc = c->shape.rank;
   if (rc > 2) return tsoO_fail(err, TSO_ERR_SHAPE, "%s: C %s has rank > 2", op, SHS(c, b1));
   if (rc < 0) return TSO_OK;
@@ -1038,10 +879,10 @@ tso_status tsoO_infer_GEMM(const tsoO_Params *p, int nin, const tsoO_Value *in, 
                            char *err) {
   GemmPlan gp;
   tso_status st;
-  if ((st = check_arity("Gemm", nin, 2, nout, 1, err)) || (st = gemm_plan(p, nin, in, &gp, err))) return st;
+  if ((st = tsoO_check_arity(nin, 2, nout, 1, "Gemm", err)) || (st = gemm_plan(p, nin, in, &gp, err))) return st;
   int64_t d[2] = {gp.m, gp.n};
-  set_out(out, 2, d);
-  return check_out_size("Gemm", out, err);
+  tsoO_set_float_out(out, 2, d);
+  return tsoO_check_out_size(out, "Gemm", err);
 }
 
 /* Y = alpha * A' B' + beta * C, accumulated in float. */
@@ -1049,10 +890,10 @@ tso_status tsoO_eval_GEMM(const tsoO_Params *p, int nin, const tsoO_Value *in, i
                           char *err) {
   GemmPlan gp;
   tso_status st;
-  if ((st = eval_begin("Gemm", tsoO_infer_GEMM, p, nin, in, nout, out, 2, err))) return st;
+  if ((st = tsoO_eval_begin(tsoO_infer_GEMM, p, nin, in, nout, out, 2, "Gemm", err))) return st;
   if ((st = gemm_plan(p, nin, in, &gp, err))) return st;
   const float *a = in[0].data, *b = in[1].data;
-  const float *c = has_data(nin, in, 2) ? (const float *)in[2].data : NULL;
+  const float *c = tsoO_has_data(nin, in, 2) ? (const float *)in[2].data : NULL;
   float *y = out[0].data;
   int64_t m = gp.m, k = gp.k, n = gp.n;
   for (int64_t i = 0; i < m; i++) {
@@ -1097,14 +938,14 @@ tso_status tsoO_parse_BATCHNORM(tsoO_Params *p, const tsoO_Attr *a, int na, int 
   float mom;
   (void)nin;
   if (nout != 1) return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: training outputs are not supported", op);
-  if ((st = attrs_known(op, a, na, names, err))) return st;
-  if ((st = attr_float(op, a, na, "epsilon", 1e-5f, &p->norm.epsilon, err))) return st;
-  if ((st = attr_float(op, a, na, "momentum", 0.9f, &mom, err))) return st;
-  if ((st = attr_int(op, a, na, "training_mode", 0, 1, 0, &v, err))) return st;
+  if ((st = attrs_known(a, na, names, op, err))) return st;
+  if ((st = tsoO_attr_float(a, na, "epsilon", 1e-5f, &p->norm.epsilon, op, err))) return st;
+  if ((st = tsoO_attr_float(a, na, "momentum", 0.9f, &mom, op, err))) return st;
+  if ((st = attr_int(a, na, "training_mode", 0, 0, 1, &v, op, err))) return st;
   if (v) return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: training_mode=1 is not supported", op);
-  if ((st = attr_int(op, a, na, "spatial", INT64_MIN, INT64_MAX, 1, &v, err))) return st;
+  if ((st = attr_int(a, na, "spatial", 1, INT64_MIN, INT64_MAX, &v, op, err))) return st;
   if (!v) return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: spatial=0 is not supported", op);
-  if ((st = attr_int(op, a, na, "is_test", INT64_MIN, INT64_MAX, eff_opset(opset) < 7 ? 0 : 1, &v, err))) return st;
+  if ((st = attr_int(a, na, "is_test", eff_opset(opset) < 7 ? 0 : 1, INT64_MIN, INT64_MAX, &v, op, err))) return st;
   if (!v) return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: is_test=0 (training) is not supported", op);
   return TSO_OK;
 }
@@ -1112,9 +953,9 @@ tso_status tsoO_parse_BATCHNORM(tsoO_Params *p, const tsoO_Attr *a, int na, int 
 /* epsilon when not 1e-5; below opset 7 the required is_test=1. */
 tso_status tsoO_emit_BATCHNORM(const tsoO_Params *p, int opset, tsoO_AttrSet *out) {
   int bad = 0;
-  emit_begin(out);
-  if (p->norm.epsilon != 1e-5f) bad |= put_float(out, "epsilon", p->norm.epsilon);
-  if (eff_opset(opset) < 7) bad |= put_int(out, "is_test", 1);
+  tsoO_emit_clear(out);
+  if (p->norm.epsilon != 1e-5f) bad |= tsoO_put_float(out, "epsilon", p->norm.epsilon);
+  if (eff_opset(opset) < 7) bad |= tsoO_put_int(out, "is_test", 1);
   return bad ? TSO_ERR_LIMIT : TSO_OK;
 }
 
@@ -1123,24 +964,24 @@ tso_status tsoO_infer_BATCHNORM(const tsoO_Params *p, int nin, const tsoO_Value 
                                 char *err) {
   static const char op[] = "BatchNormalization";
   static const char *const what[] = {"X", "scale", "B", "mean", "var"};
-  char b1[SBUF], b2[SBUF];
+  char b1[TSO_SHAPESTR], b2[TSO_SHAPESTR];
   tso_status st;
-  if ((st = check_arity(op, nin, 5, nout, 1, err))) return st;
+  if ((st = tsoO_check_arity(nin, 5, nout, 1, op, err))) return st;
   if (p->norm.axis != 0 || p->norm.epsilon != p->norm.epsilon)
     return tsoO_fail(err, TSO_ERR_SHAPE, "%s: invalid parameters", op);
   for (int i = 0; i < 5; i++)
-    if ((st = check_float(op, what[i], &in[i], err))) return st;
+    if ((st = tsoO_check_float(&in[i], what[i], op, err))) return st;
   const tsoO_Value *x = &in[0];
   if (x->shape.rank >= 0 && x->shape.rank < 2)
     return tsoO_fail(err, TSO_ERR_SHAPE, "%s: X %s needs rank >= 2", op, SHS(x, b1));
-  int64_t c = dim(x, 1);
+  int64_t c = tsoO_dim(x, 1);
   for (int i = 1; i < 5; i++) {
     const tsoO_Value *v = &in[i];
     if (v->shape.rank >= 0 && (v->shape.rank != 1 || (c >= 0 && v->shape.d[0] >= 0 && v->shape.d[0] != c)))
       return tsoO_fail(err, TSO_ERR_SHAPE, "%s: %s %s does not match the channels of X %s", op, what[i],
                        SHS(v, b1), SHS(x, b2));
   }
-  set_out(out, x->shape.rank, x->shape.d);
+  tsoO_set_float_out(out, x->shape.rank, x->shape.d);
   return TSO_OK;
 }
 
@@ -1148,7 +989,7 @@ tso_status tsoO_infer_BATCHNORM(const tsoO_Params *p, int nin, const tsoO_Value 
 tso_status tsoO_eval_BATCHNORM(const tsoO_Params *p, int nin, const tsoO_Value *in, int nout, tsoO_Value *out,
                                char *err) {
   tso_status st;
-  if ((st = eval_begin("BatchNormalization", tsoO_infer_BATCHNORM, p, nin, in, nout, out, 5, err))) return st;
+  if ((st = tsoO_eval_begin(tsoO_infer_BATCHNORM, p, nin, in, nout, out, 5, "BatchNormalization", err))) return st;
   const tsoO_Shape *s = &in[0].shape;
   const float *x = in[0].data, *sc = in[1].data, *bi = in[2].data, *mu = in[3].data, *var = in[4].data;
   float *y = out[0].data;
@@ -1177,8 +1018,8 @@ tso_status tsoO_parse_SOFTMAX(tsoO_Params *p, const tsoO_Attr *a, int na, int ni
   int64_t ax;
   (void)nin; (void)nout;
   p->axis.legacy = eff_opset(opset) < 13;
-  if ((st = attrs_known("Softmax", a, na, names, err))) return st;
-  if ((st = attr_int("Softmax", a, na, "axis", -TSO_MAX_RANK, TSO_MAX_RANK - 1, p->axis.legacy ? 1 : -1, &ax, err)))
+  if ((st = attrs_known(a, na, names, "Softmax", err))) return st;
+  if ((st = attr_int(a, na, "axis", p->axis.legacy ? 1 : -1, -TSO_MAX_RANK, TSO_MAX_RANK - 1, &ax, "Softmax", err)))
     return st;
   p->axis.axis = (int32_t)ax;
   return TSO_OK;
@@ -1188,22 +1029,22 @@ tso_status tsoO_parse_SOFTMAX(tsoO_Params *p, const tsoO_Attr *a, int na, int ni
 ** opset 13; other axes only emit at an opset of the same flavour. */
 tso_status tsoO_emit_SOFTMAX(const tsoO_Params *p, int opset, tsoO_AttrSet *out) {
   int legacy_opset = eff_opset(opset) < 13;
-  emit_begin(out);
+  tsoO_emit_clear(out);
   if (p->axis.legacy & ~1) return TSO_ERR_UNSUPPORTED;
   if (p->axis.legacy != legacy_opset && p->axis.axis != -1) return TSO_ERR_UNSUPPORTED;
   int def = legacy_opset ? 1 : -1;
-  if (p->axis.axis != def) return put_int(out, "axis", p->axis.axis) ? TSO_ERR_LIMIT : TSO_OK;
+  if (p->axis.axis != def) return tsoO_put_int(out, "axis", p->axis.axis) ? TSO_ERR_LIMIT : TSO_OK;
   return TSO_OK;
 }
 
 /* Softmax geometry: outer x len x inner, normalized along len. */
 static tso_status softmax_plan(const tsoO_Params *p, const tsoO_Value *x, int64_t *outer, int64_t *len,
                                int64_t *inner, char *err) {
-  char b[SBUF];
+  char b[TSO_SHAPESTR];
   int r = x->shape.rank;
   if (p->axis.legacy & ~1) return tsoO_fail(err, TSO_ERR_SHAPE, "Softmax: invalid legacy flag");
   if (r < 0) return TSO_OK;
-  int ax = norm_axis(p->axis.axis, r);
+  int ax = tsoO_axis_index(p->axis.axis, r);
   if (ax < 0)
     return tsoO_fail(err, TSO_ERR_SHAPE, "Softmax: axis %d out of range for X %s", (int)p->axis.axis, SHS(x, b));
   if (!tsoO_shape_known(&x->shape)) return TSO_OK;
@@ -1218,10 +1059,10 @@ tso_status tsoO_infer_SOFTMAX(const tsoO_Params *p, int nin, const tsoO_Value *i
                               char *err) {
   tso_status st;
   int64_t o, l, i;
-  if ((st = check_arity("Softmax", nin, 1, nout, 1, err)) || (st = check_float("Softmax", "X", &in[0], err)) ||
-      (st = softmax_plan(p, &in[0], &o, &l, &i, err)))
+  if ((st = tsoO_check_arity(nin, 1, nout, 1, "Softmax", err)) ||
+      (st = tsoO_check_float(&in[0], "X", "Softmax", err)) || (st = softmax_plan(p, &in[0], &o, &l, &i, err)))
     return st;
-  set_out(out, in[0].shape.rank, in[0].shape.d);
+  tsoO_set_float_out(out, in[0].shape.rank, in[0].shape.d);
   return TSO_OK;
 }
 
@@ -1230,7 +1071,7 @@ tso_status tsoO_eval_SOFTMAX(const tsoO_Params *p, int nin, const tsoO_Value *in
                              char *err) {
   tso_status st;
   int64_t outer = 0, len = 0, inner = 0;
-  if ((st = eval_begin("Softmax", tsoO_infer_SOFTMAX, p, nin, in, nout, out, 1, err))) return st;
+  if ((st = tsoO_eval_begin(tsoO_infer_SOFTMAX, p, nin, in, nout, out, 1, "Softmax", err))) return st;
   if ((st = softmax_plan(p, &in[0], &outer, &len, &inner, err))) return st;
   const float *x = in[0].data;
   float *y = out[0].data;
@@ -1265,9 +1106,9 @@ tso_status tsoO_parse_REDUCEMEAN(tsoO_Params *p, const tsoO_Attr *a, int na, int
   tso_status st;
   int new_form = eff_opset(opset) >= 18;
   (void)nout;
-  if ((st = attrs_known(op, a, na, names, err))) return st;
-  if ((st = attr_bool(op, a, na, "keepdims", 1, &p->axes.keepdims, err))) return st;
-  if ((st = attr_bool(op, a, na, "noop_with_empty_axes", 0, &p->axes.noop_empty, err))) return st;
+  if ((st = attrs_known(a, na, names, op, err))) return st;
+  if ((st = attr_bool(a, na, "keepdims", 1, &p->axes.keepdims, op, err))) return st;
+  if ((st = attr_bool(a, na, "noop_with_empty_axes", 0, &p->axes.noop_empty, op, err))) return st;
   const tsoO_Attr *ax = tsoO_attr_find(a, na, "axes");
   if (new_form && ax) return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: 'axes' is an input from opset 18", op);
   if (!new_form && nin > 1) return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: axes input before opset 18", op);
@@ -1290,14 +1131,14 @@ tso_status tsoO_parse_REDUCEMEAN(tsoO_Params *p, const tsoO_Attr *a, int na, int
 ** input first), nor noop_with_empty_axes below 18. */
 tso_status tsoO_emit_REDUCEMEAN(const tsoO_Params *p, int opset, tsoO_AttrSet *out) {
   int new_form = eff_opset(opset) >= 18, bad = 0;
-  emit_begin(out);
+  tsoO_emit_clear(out);
   if ((p->axes.keepdims & ~1) || (p->axes.noop_empty & ~1) || p->axes.naxes < 0 || p->axes.naxes > TSO_MAX_RANK ||
       p->axes.has_axes != (p->axes.naxes > 0))
     return TSO_ERR_UNSUPPORTED;
   if (new_form ? p->axes.has_axes : p->axes.noop_empty) return TSO_ERR_UNSUPPORTED;
-  if (p->axes.has_axes) bad |= put_ints(out, "axes", p->axes.axes, p->axes.naxes);
-  if (!p->axes.keepdims) bad |= put_int(out, "keepdims", 0);
-  if (p->axes.noop_empty) bad |= put_int(out, "noop_with_empty_axes", 1);
+  if (p->axes.has_axes) bad |= tsoO_put_ints(out, "axes", p->axes.axes, p->axes.naxes);
+  if (!p->axes.keepdims) bad |= tsoO_put_int(out, "keepdims", 0);
+  if (p->axes.noop_empty) bad |= tsoO_put_int(out, "noop_with_empty_axes", 1);
   return bad ? TSO_ERR_LIMIT : TSO_OK;
 }
 
@@ -1311,7 +1152,7 @@ typedef struct RedPlan {
 /* Finds the reduced axes from the params or the constant axes input. */
 static tso_status red_plan(const tsoO_Params *p, int nin, const tsoO_Value *in, RedPlan *rp, char *err) {
   static const char op[] = "ReduceMean";
-  char b1[SBUF], b2[SBUF];
+  char b1[TSO_SHAPESTR], b2[TSO_SHAPESTR];
   tso_status st;
   int32_t axes[TSO_MAX_RANK];
   int64_t nax = 0;
@@ -1320,19 +1161,19 @@ static tso_status red_plan(const tsoO_Params *p, int nin, const tsoO_Value *in, 
   if ((p->axes.keepdims & ~1) || (p->axes.noop_empty & ~1) || p->axes.naxes < 0 || p->axes.naxes > TSO_MAX_RANK ||
       p->axes.has_axes != (p->axes.naxes > 0))
     return tsoO_fail(err, TSO_ERR_SHAPE, "%s: invalid parameters", op);
-  if ((st = check_float(op, "data", x, err))) return st;
+  if ((st = tsoO_check_float(x, "data", op, err))) return st;
   if (p->axes.has_axes) {
-    if (has_input(nin, in, 1)) return tsoO_fail(err, TSO_ERR_SHAPE, "%s: axes given twice", op);
+    if (tsoO_given(nin, in, 1)) return tsoO_fail(err, TSO_ERR_SHAPE, "%s: axes given twice", op);
     nax = p->axes.naxes;
     memcpy(axes, p->axes.axes, sizeof axes);
-  } else if (has_input(nin, in, 1)) {
+  } else if (tsoO_given(nin, in, 1)) {
     const tsoO_Value *av = &in[1];
     if (av->dtype != TSO_DT_INT64 && av->dtype != TSO_DT_UNDEFINED)
       return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: axes input is %s, expected int64", op,
                        tsoO_dtype_name(av->dtype));
     if (av->shape.rank >= 0 && av->shape.rank != 1)
       return tsoO_fail(err, TSO_ERR_SHAPE, "%s: axes input %s must be 1-D", op, SHS(av, b1));
-    nax = dim(av, 0);
+    nax = tsoO_dim(av, 0);
     if (nax > TSO_MAX_RANK) return tsoO_fail(err, TSO_ERR_SHAPE, "%s: axes input %s too long", op, SHS(av, b1));
     if (nax < 0 || (nax > 0 && (!av->data || av->dtype != TSO_DT_INT64))) return TSO_OK; /* not known yet */
     for (int i = 0; i < nax; i++) {
@@ -1349,7 +1190,7 @@ static tso_status red_plan(const tsoO_Params *p, int nin, const tsoO_Value *in, 
   }
   if (r < 0) return TSO_OK;
   for (int i = 0; i < nax; i++) {
-    int a = norm_axis(axes[i], r);
+    int a = tsoO_axis_index(axes[i], r);
     if (a < 0 || rp->red[a])
       return tsoO_fail(err, TSO_ERR_SHAPE, "%s: axis %d is out of range or repeated for data %s", op, (int)axes[i],
                        SHS(x, b2));
@@ -1364,12 +1205,12 @@ tso_status tsoO_infer_REDUCEMEAN(const tsoO_Params *p, int nin, const tsoO_Value
                                  char *err) {
   RedPlan rp;
   tso_status st;
-  if ((st = check_arity("ReduceMean", nin, 1, nout, 1, err)) || (st = red_plan(p, nin, in, &rp, err))) return st;
+  if ((st = tsoO_check_arity(nin, 1, nout, 1, "ReduceMean", err)) || (st = red_plan(p, nin, in, &rp, err))) return st;
   const tsoO_Shape *s = &in[0].shape;
   int64_t d[TSO_MAX_RANK];
   int r = 0;
   if (s->rank < 0 || (!rp.known && !p->axes.keepdims)) {
-    set_out(out, -1, NULL);
+    tsoO_set_float_out(out, -1, NULL);
     return TSO_OK;
   }
   for (int i = 0; i < s->rank; i++) {
@@ -1377,7 +1218,7 @@ tso_status tsoO_infer_REDUCEMEAN(const tsoO_Params *p, int nin, const tsoO_Value
     else if (!rp.red[i]) d[r++] = s->d[i];
     else if (p->axes.keepdims) d[r++] = 1;
   }
-  set_out(out, r, d);
+  tsoO_set_float_out(out, r, d);
   return TSO_OK;
 }
 
@@ -1386,7 +1227,7 @@ tso_status tsoO_eval_REDUCEMEAN(const tsoO_Params *p, int nin, const tsoO_Value 
                                 char *err) {
   RedPlan rp;
   tso_status st;
-  if ((st = eval_begin("ReduceMean", tsoO_infer_REDUCEMEAN, p, nin, in, nout, out, 1, err))) return st;
+  if ((st = tsoO_eval_begin(tsoO_infer_REDUCEMEAN, p, nin, in, nout, out, 1, "ReduceMean", err))) return st;
   if ((st = red_plan(p, nin, in, &rp, err))) return st;
   if (!rp.known) return tsoO_fail(err, TSO_ERR_ARG, "ReduceMean: axes are not known");
   const tsoO_Shape *s = &in[0].shape;
@@ -1436,10 +1277,10 @@ tso_status tsoO_parse_LAYERNORM(tsoO_Params *p, const tsoO_Attr *a, int na, int 
   (void)nin;
   if (eff_opset(opset) < 17) return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: needs opset >= 17", op);
   if (nout < 1 || nout > 3) return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s: %d outputs", op, nout);
-  if ((st = attrs_known(op, a, na, names, err))) return st;
-  if ((st = attr_int(op, a, na, "axis", -TSO_MAX_RANK, TSO_MAX_RANK - 1, -1, &ax, err))) return st;
-  if ((st = attr_float(op, a, na, "epsilon", 1e-5f, &p->norm.epsilon, err))) return st;
-  if ((st = attr_int(op, a, na, "stash_type", 1, 1, 1, &stash, err))) return st;
+  if ((st = attrs_known(a, na, names, op, err))) return st;
+  if ((st = attr_int(a, na, "axis", -1, -TSO_MAX_RANK, TSO_MAX_RANK - 1, &ax, op, err))) return st;
+  if ((st = tsoO_attr_float(a, na, "epsilon", 1e-5f, &p->norm.epsilon, op, err))) return st;
+  if ((st = attr_int(a, na, "stash_type", 1, 1, 1, &stash, op, err))) return st;
   p->norm.axis = (int32_t)ax;
   return TSO_OK;
 }
@@ -1447,10 +1288,10 @@ tso_status tsoO_parse_LAYERNORM(tsoO_Params *p, const tsoO_Attr *a, int na, int 
 /* axis and epsilon when not default; nothing below opset 17. */
 tso_status tsoO_emit_LAYERNORM(const tsoO_Params *p, int opset, tsoO_AttrSet *out) {
   int bad = 0;
-  emit_begin(out);
+  tsoO_emit_clear(out);
   if (eff_opset(opset) < 17) return TSO_ERR_UNSUPPORTED;
-  if (p->norm.axis != -1) bad |= put_int(out, "axis", p->norm.axis);
-  if (p->norm.epsilon != 1e-5f) bad |= put_float(out, "epsilon", p->norm.epsilon);
+  if (p->norm.axis != -1) bad |= tsoO_put_int(out, "axis", p->norm.axis);
+  if (p->norm.epsilon != 1e-5f) bad |= tsoO_put_float(out, "epsilon", p->norm.epsilon);
   return bad ? TSO_ERR_LIMIT : TSO_OK;
 }
 
@@ -1474,28 +1315,28 @@ static int bcast_strides(const tsoO_Shape *v, const tsoO_Shape *s, int64_t *st) 
 tso_status tsoO_infer_LAYERNORM(const tsoO_Params *p, int nin, const tsoO_Value *in, int nout, tsoO_Value *out,
                                 char *err) {
   static const char op[] = "LayerNormalization";
-  char b1[SBUF], b2[SBUF];
+  char b1[TSO_SHAPESTR], b2[TSO_SHAPESTR];
   tso_status st;
   int64_t strd[TSO_MAX_RANK], d[TSO_MAX_RANK];
-  if ((st = check_arity(op, nin, 2, nout, 3, err))) return st;
+  if ((st = tsoO_check_arity(nin, 2, nout, 3, op, err))) return st;
   if (p->norm.epsilon != p->norm.epsilon) return tsoO_fail(err, TSO_ERR_SHAPE, "%s: epsilon is NaN", op);
   const tsoO_Value *x = &in[0];
-  if ((st = check_float(op, "X", x, err)) || (st = check_float(op, "Scale", &in[1], err))) return st;
-  int hasb = has_input(nin, in, 2);
-  if (hasb && (st = check_float(op, "B", &in[2], err))) return st;
+  if ((st = tsoO_check_float(x, "X", op, err)) || (st = tsoO_check_float(&in[1], "Scale", op, err))) return st;
+  int hasb = tsoO_given(nin, in, 2);
+  if (hasb && (st = tsoO_check_float(&in[2], "B", op, err))) return st;
   int r = x->shape.rank;
   if (r >= 0) {
-    if (norm_axis(p->norm.axis, r) < 0)
+    if (tsoO_axis_index(p->norm.axis, r) < 0)
       return tsoO_fail(err, TSO_ERR_SHAPE, "%s: axis %d out of range for X %s", op, (int)p->norm.axis, SHS(x, b1));
     for (int i = 1; i < (hasb ? 3 : 2); i++)
       if (in[i].shape.rank >= 0 && !bcast_strides(&in[i].shape, &x->shape, strd))
         return tsoO_fail(err, TSO_ERR_SHAPE, "%s: %s %s does not broadcast to X %s", op, i == 1 ? "Scale" : "B",
                          SHS(&in[i], b1), SHS(x, b2));
   }
-  set_out(out, r, x->shape.d);
-  int ax = r > 0 ? norm_axis(p->norm.axis, r) : 0;
+  tsoO_set_float_out(out, r, x->shape.d);
+  int ax = r > 0 ? tsoO_axis_index(p->norm.axis, r) : 0;
   for (int i = 0; i < r; i++) d[i] = i < ax ? x->shape.d[i] : 1;
-  for (int k = 1; k < nout; k++) set_out(&out[k], r, d);
+  for (int k = 1; k < nout; k++) tsoO_set_float_out(&out[k], r, d);
   return TSO_OK;
 }
 
@@ -1505,10 +1346,10 @@ tso_status tsoO_infer_LAYERNORM(const tsoO_Params *p, int nin, const tsoO_Value 
 tso_status tsoO_eval_LAYERNORM(const tsoO_Params *p, int nin, const tsoO_Value *in, int nout, tsoO_Value *out,
                                char *err) {
   tso_status st;
-  if ((st = eval_begin("LayerNormalization", tsoO_infer_LAYERNORM, p, nin, in, nout, out, 2, err))) return st;
+  if ((st = tsoO_eval_begin(tsoO_infer_LAYERNORM, p, nin, in, nout, out, 2, "LayerNormalization", err))) return st;
   float *stat[2] = {nout > 1 ? (float *)out[1].data : NULL, nout > 2 ? (float *)out[2].data : NULL};
   const tsoO_Shape *s = &in[0].shape;
-  int r = s->rank, ax = norm_axis(p->norm.axis, r), hasb = has_data(nin, in, 2);
+  int r = s->rank, ax = tsoO_axis_index(p->norm.axis, r), hasb = tsoO_has_data(nin, in, 2);
   int64_t ss[TSO_MAX_RANK] = {0}, sb[TSO_MAX_RANK] = {0}, idx[TSO_MAX_RANK] = {0}, osc = 0, ob = 0;
   bcast_strides(&in[1].shape, s, ss);
   if (hasb) bcast_strides(&in[2].shape, s, sb);
@@ -1541,150 +1382,3 @@ tso_status tsoO_eval_LAYERNORM(const tsoO_Params *p, int nin, const tsoO_Value *
   }
   return TSO_OK;
 }
-
-/* ===================================================================== */
-/* Generator-only operators: ENLARGE and the constants                   */
-/* ===================================================================== */
-
-/* Shared parse of the operators without an ONNX form. */
-static tso_status no_onnx(const char *op, char *err) {
-  return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s has no ONNX form", op);
-}
-
-/* Generator-only: no ONNX form to parse or emit. */
-tso_status tsoO_parse_ENLARGE(tsoO_Params *p, const tsoO_Attr *a, int na, int nin, int nout, int opset, char *err) {
-  (void)p; (void)a; (void)na; (void)nin; (void)nout; (void)opset;
-  return no_onnx("enlarge", err);
-}
-
-tso_status tsoO_emit_ENLARGE(const tsoO_Params *p, int opset, tsoO_AttrSet *out) {
-  (void)p; (void)opset;
-  emit_begin(out);
-  return TSO_ERR_UNSUPPORTED;
-}
-
-/* Conv kernel [M, C, kh, kw] -> [M, C, p->enlarge.kh, p->enlarge.kw]; the
-** target is at least the source and differs by an even amount. */
-tso_status tsoO_infer_ENLARGE(const tsoO_Params *p, int nin, const tsoO_Value *in, int nout, tsoO_Value *out,
-                              char *err) {
-  static const char op[] = "enlarge";
-  char b[SBUF];
-  tso_status st;
-  const tsoO_Value *x = &in[0];
-  if ((st = check_arity(op, nin, 1, nout, 1, err)) || (st = check_float(op, "kernel", x, err))) return st;
-  if (p->enlarge.kh < 1 || p->enlarge.kw < 1)
-    return tsoO_fail(err, TSO_ERR_SHAPE, "%s: invalid target %dx%d", op, (int)p->enlarge.kh, (int)p->enlarge.kw);
-  if (x->shape.rank >= 0 && x->shape.rank != 4)
-    return tsoO_fail(err, TSO_ERR_SHAPE, "%s: kernel %s must be 4-D", op, SHS(x, b));
-  int64_t kh = dim(x, 2), kw = dim(x, 3);
-  if ((kh >= 0 && (kh > p->enlarge.kh || (p->enlarge.kh - kh) % 2)) ||
-      (kw >= 0 && (kw > p->enlarge.kw || (p->enlarge.kw - kw) % 2)))
-    return tsoO_fail(err, TSO_ERR_SHAPE, "%s: kernel %s cannot be centred in %dx%d", op, SHS(x, b),
-                     (int)p->enlarge.kh, (int)p->enlarge.kw);
-  int64_t d[4] = {dim(x, 0), dim(x, 1), p->enlarge.kh, p->enlarge.kw};
-  set_out(out, 4, d);
-  return check_out_size(op, out, err);
-}
-
-/* Zero-pads every kh x kw tap plane symmetrically. */
-tso_status tsoO_eval_ENLARGE(const tsoO_Params *p, int nin, const tsoO_Value *in, int nout, tsoO_Value *out,
-                             char *err) {
-  tso_status st;
-  if ((st = eval_begin("enlarge", tsoO_infer_ENLARGE, p, nin, in, nout, out, 1, err))) return st;
-  const tsoO_Shape *s = &in[0].shape;
-  int64_t planes = s->d[0] * s->d[1], kh = s->d[2], kw = s->d[3], th = p->enlarge.kh, tw = p->enlarge.kw;
-  int64_t oh = (th - kh) / 2, ow = (tw - kw) / 2;
-  const float *x = in[0].data;
-  float *y = out[0].data;
-  for (int64_t i = 0; i < planes * th * tw; i++) y[i] = 0.0f;
-  for (int64_t pl = 0; pl < planes; pl++)
-    for (int64_t i = 0; i < kh; i++)
-      for (int64_t j = 0; j < kw; j++) y[(pl * th + i + oh) * tw + j + ow] = x[(pl * kh + i) * kw + j];
-  return TSO_OK;
-}
-
-/* Kinds of generator constants. */
-enum { CG_IKERNEL, CG_IMATRIX, CG_ONES, CG_POOL };
-static const char *const cg_names[] = {"const_ikernel", "const_imatrix", "const_ones", "const_pool"};
-
-/* Validates p->cgen for constant kind k and sets the output shape. */
-static tso_status cgen_infer(int k, const tsoO_Params *p, int nin, int nout, tsoO_Value *out, char *err) {
-  const char *op = cg_names[k];
-  int r = p->cgen.rank;
-  const int32_t *d = p->cgen.dims;
-  tso_status st;
-  int64_t dd[TSO_MAX_RANK];
-  if ((st = check_arity(op, nin, 0, nout, 1, err))) return st;
-  if (nin != 0) return tsoO_fail(err, TSO_ERR_ARG, "%s: takes no inputs", op);
-  if (r < 0 || r > TSO_MAX_RANK) return tsoO_fail(err, TSO_ERR_SHAPE, "%s: invalid rank %d", op, r);
-  for (int i = 0; i < r; i++) {
-    if (d[i] < 1) return tsoO_fail(err, TSO_ERR_SHAPE, "%s: dimension %d is %d", op, i, (int)d[i]);
-    dd[i] = d[i];
-  }
-  int ok = 1;
-  if (k == CG_IKERNEL || k == CG_POOL) ok = r == 4 && d[0] == d[1];
-  if (k == CG_IKERNEL) ok = ok && (d[2] & 1) && (d[3] & 1);
-  if (k == CG_IMATRIX) ok = r == 2 && d[0] == d[1];
-  set_out(out, r, dd);
-  if (!ok) {
-    char b[SBUF];
-    return tsoO_fail(err, TSO_ERR_SHAPE, "%s: invalid shape %s", op, SHS(out, b));
-  }
-  return check_out_size(op, out, err);
-}
-
-/* Fills the constant of kind k into out[0]. */
-static tso_status cgen_eval(int k, tsoO_InferFn infer, const tsoO_Params *p, int nin, const tsoO_Value *in,
-                            int nout, tsoO_Value *out, char *err) {
-  tso_status st;
-  if ((st = eval_begin(cg_names[k], infer, p, nin, in, nout, out, 0, err))) return st;
-  const tsoO_Shape *s = &out[0].shape;
-  float *y = out[0].data;
-  int64_t n = tsoO_numel(s);
-  for (int64_t i = 0; i < n; i++) y[i] = k == CG_ONES ? 1.0f : 0.0f;
-  if (k == CG_IMATRIX) {
-    for (int64_t i = 0; i < s->d[0]; i++) y[i * s->d[0] + i] = 1.0f;
-  } else if (k == CG_IKERNEL || k == CG_POOL) {
-    int64_t c = s->d[0], kh = s->d[2], kw = s->d[3];
-    for (int64_t ch = 0; ch < c; ch++) {
-      float *pl = y + (ch * c + ch) * kh * kw;
-      if (k == CG_IKERNEL) pl[(kh / 2) * kw + kw / 2] = 1.0f;
-      else
-        for (int64_t i = 0; i < kh * kw; i++) pl[i] = 1.0f / (float)(kh * kw);
-    }
-  }
-  return TSO_OK;
-}
-
-#define CGEN_OP(EN, K)                                                                                       \
-  tso_status tsoO_parse_##EN(tsoO_Params *p, const tsoO_Attr *a, int na, int nin, int nout, int opset,     \
-                             char *err) {                                                                   \
-    (void)p; (void)a; (void)na; (void)nin; (void)nout; (void)opset;                                         \
-    return no_onnx(cg_names[K], err);                                                                       \
-  }                                                                                                         \
-  tso_status tsoO_emit_##EN(const tsoO_Params *p, int opset, tsoO_AttrSet *out) {                           \
-    (void)p; (void)opset;                                                                                   \
-    emit_begin(out);                                                                                        \
-    return TSO_ERR_UNSUPPORTED;                                                                             \
-  }                                                                                                         \
-  tso_status tsoO_infer_##EN(const tsoO_Params *p, int nin, const tsoO_Value *in, int nout, tsoO_Value *out, \
-                             char *err) {                                                                   \
-    (void)in;                                                                                               \
-    return cgen_infer(K, p, nin, nout, out, err);                                                           \
-  }                                                                                                         \
-  tso_status tsoO_eval_##EN(const tsoO_Params *p, int nin, const tsoO_Value *in, int nout, tsoO_Value *out,  \
-                            char *err) {                                                                    \
-    return cgen_eval(K, tsoO_infer_##EN, p, nin, in, nout, out, err);                                       \
-  }
-
-/* Identity conv kernel [C, C, kh, kw] (kh, kw odd): 1 at the centre tap
-** where output channel == input channel. */
-CGEN_OP(CONST_IKERNEL, CG_IKERNEL)
-/* Identity matrix [n, n]. */
-CGEN_OP(CONST_IMATRIX, CG_IMATRIX)
-/* All ones, any shape. */
-CGEN_OP(CONST_ONES, CG_ONES)
-/* Average-pool kernel [C, C, kh, kw]: 1/(kh*kw) where output == input
-** channel; a conv with it is average pooling with SAME padding and
-** count_include_pad. */
-CGEN_OP(CONST_POOL, CG_POOL)
