@@ -11,9 +11,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "cost/cost.h"
 #include "graph/graph.h"
 #include "onnx/onnx.h"
+#include "optimizer/optimizer.h"
+#include "rules/rules.h"
 #include "taso/taso.h"
+#include "util/fileio.h"
 
 #define MAX_BINDS 64
 
@@ -33,6 +37,8 @@ struct tso_model {
   const char **types;    /* opaque operator types, for tso_model_opaque_types */
   int ntypes;
   char *warnings;        /* newline-separated load warnings */
+  tso_opt_step *steps;   /* the rewrites of the last tso_optimize (report->steps) */
+  char *steptext;        /* their rule texts */
 };
 
 static tso_status set_err(tso_ctx *ctx, tso_status st, const char *msg) {
@@ -242,6 +248,8 @@ void tso_model_free(tso_model *m) {
   tsoX_free(m->x);
   free_types(m);
   free(m->warnings);
+  free(m->steps);
+  free(m->steptext);
   free(m);
 }
 
@@ -468,6 +476,124 @@ void tso_opt_options_init(tso_opt_options *o) {
   o->seed = 1;
   o->rtol = 1e-3;
   o->atol = 1e-4;
+  o->alpha = 1.05;
+  o->budget = 1000;
+}
+
+/* Reads a rule file: the binary format, or its text form. */
+static tso_status load_rules(const char *path, tsoR_Set *rs, char *err) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return tsoO_fail(err, TSO_ERR_IO, "cannot open the rule file %s", path);
+  unsigned char magic[4] = {0};
+  size_t n = fread(magic, 1, sizeof magic, f);
+  fclose(f);
+  if (n == 4 && magic[0] == 0x89 && magic[1] == 'T' && magic[2] == 'S' && magic[3] == 'R') return tsoR_read(path, rs, err);
+  uint8_t *buf = NULL;
+  size_t len = 0;
+  tso_status st = tsoU_read_file(path, (uint64_t)1 << 30, &buf, &len, err);
+  if (st != TSO_OK) return st;
+  char e2[TSO_ERRMAX];
+  st = tsoR_parse_text_set((const char *)buf, len, rs, e2);
+  free(buf);
+  if (st != TSO_OK) (void)tsoO_fail(err, st, "rule file %.100s: %s", path, e2);
+  return st;
+}
+
+/* The cost of g, 0 when it cannot be computed. */
+static double cost_of(tsoI_Graph *g, tsoC_Backend *be, tsoC_Db *db) {
+  double ms = 0.0;
+  char err[TSO_ERRMAX];
+  if (tsoS_graph_cost(g, be, db, &ms, err) != TSO_OK) ms = 0.0;
+  return ms;
+}
+
+/* Compacts, checks and infers g. */
+static tso_status settle(tsoI_Graph *g) {
+  tso_status st;
+  if ((st = tsoI_compact(g)) != TSO_OK || (st = tsoI_check(g)) != TSO_OK || (st = tsoI_infer(g)) != TSO_OK) return st;
+  return TSO_OK;
+}
+
+/* What the post passes need to share. */
+typedef struct Pipe {
+  const tso_opt_options *o;
+  tso_opt_report *rep;
+  tsoC_Backend *be;
+  tsoC_Db *db;
+  char err[TSO_ERRMAX];
+} Pipe;
+
+/* The post pass, pre-folding and lowering on a copy of g: *out is what
+** would be written. cost_ms (may be NULL) receives the cost after the post
+** pass. */
+static tso_status finish_graph(Pipe *p, tsoI_Graph *g, tsoI_Graph **out, double *cost_ms) {
+  tsoI_Graph *h = tsoI_clone(g);
+  tso_status st = TSO_OK;
+  *out = NULL;
+  if (!h) return tsoO_fail(p->err, TSO_ERR_NOMEM, "out of memory");
+  int k = 0;
+  if (!p->o->no_fusion && (k = tsoS_fuse_matmul_add(h, p->err)) < 0) st = TSO_ERR_NOMEM;
+  if (st == TSO_OK && (st = settle(h)) != TSO_OK) (void)tsoO_fail(p->err, st, "%s", h->err);
+  p->rep->gemm_fused = k;
+  if (st == TSO_OK && cost_ms && p->be) *cost_ms = cost_of(h, p->be, p->db);
+  if (st == TSO_OK && (k = tsoS_prefold(h, p->err)) < 0) st = TSO_ERR_NOMEM;
+  p->rep->prefolded = k > 0 ? k : 0;
+  if (st == TSO_OK && (k = tsoS_lower(h, p->err)) < 0) st = strstr(p->err, "memory") ? TSO_ERR_NOMEM : TSO_ERR_UNSUPPORTED;
+  p->rep->lowered = k > 0 ? k : 0;
+  if (st == TSO_OK && (st = settle(h)) != TSO_OK) (void)tsoO_fail(p->err, st, "%s", h->err);
+  if (st != TSO_OK) {
+    tsoI_free(h);
+    return st;
+  }
+  *out = h;
+  return TSO_OK;
+}
+
+/* The numerical check of candidate h against the original g. */
+static tso_status check(Pipe *p, tsoI_Graph *g, tsoI_Graph *h, tsoI_CompareResult *cr) {
+  const tso_opt_options *o = p->o;
+  memset(cr, 0, sizeof *cr);
+  if (o->skip_check) return TSO_OK;
+  return tsoI_compare(g, h, o->seed, o->rtol > 0 ? o->rtol : 1e-3, o->atol > 0 ? o->atol : 1e-4, cr);
+}
+
+/* Candidate k of a bisection: the first k rewrites, then the post passes. */
+static tso_status prefix_graph(Pipe *p, tsoI_Graph *pre, const tsoR_Set *rules, const tsoS_Result *sr, int k,
+                               tsoI_Graph **out) {
+  tsoI_Graph *r = NULL;
+  tso_status st = tsoS_replay(pre, rules, sr, k, &r, p->err);
+  if (st == TSO_OK && (st = settle(r)) != TSO_OK) (void)tsoO_fail(p->err, st, "%s", r->err);
+  if (st == TSO_OK) st = finish_graph(p, r, out, NULL);
+  tsoI_free(r);
+  return st;
+}
+
+/* Records the steps of sr in the model and the report. */
+static tso_status keep_steps(tso_model *m, tso_opt_report *rep, const tsoR_Set *rules, const tsoS_Result *sr,
+                             const unsigned char *lifted) {
+  free(m->steps);
+  free(m->steptext);
+  m->steps = NULL;
+  m->steptext = NULL;
+  rep->nsteps = 0;
+  rep->steps = NULL;
+  if (!sr || sr->nsteps == 0) return TSO_OK;
+  enum { TEXT = 1024 };
+  m->steps = calloc((size_t)sr->nsteps, sizeof *m->steps);
+  m->steptext = calloc((size_t)sr->nsteps, TEXT);
+  if (!m->steps || !m->steptext) return TSO_ERR_NOMEM;
+  for (int i = 0; i < sr->nsteps; i++) {
+    char *t = m->steptext + (size_t)i * TEXT;
+    if (tsoR_format(&rules->r[sr->steps[i].rule], t, TEXT - 40) != TSO_OK) snprintf(t, TEXT, "(rule %u)", sr->steps[i].rule);
+    if (lifted && lifted[sr->steps[i].rule]) strcat(t, "  [bias-lifted variant]");
+    m->steps[i].rule = (int)rules->r[sr->steps[i].rule].id;
+    m->steps[i].text = t;
+    m->steps[i].cost_before = sr->steps[i].cost_before;
+    m->steps[i].cost_after = sr->steps[i].cost_after;
+  }
+  rep->nsteps = sr->nsteps;
+  rep->steps = m->steps;
+  return TSO_OK;
 }
 
 tso_status tso_optimize(tso_model *m, const tso_opt_options *o, tso_opt_report *rep) {
@@ -480,6 +606,7 @@ tso_status tso_optimize(tso_model *m, const tso_opt_options *o, tso_opt_report *
   }
   if (!rep) rep = &scratch;
   memset(rep, 0, sizeof *rep);
+  rep->culprit_rule = -1;
   tso_status st = refresh(m);
   if (st != TSO_OK) return st;
   tsoI_Graph *g = tsoX_graph(m->x);
@@ -487,33 +614,291 @@ tso_status tso_optimize(tso_model *m, const tso_opt_options *o, tso_opt_report *
   tso_model_stats_get(m, &ms);
   rep->nodes_before = ms.nodes;
   rep->seed = o->seed;
-  tsoI_Graph *h = tsoI_clone(g);
+  (void)keep_steps(m, rep, NULL, NULL, NULL);
+
+  Pipe p;
+  memset(&p, 0, sizeof p);
+  p.o = o;
+  p.rep = rep;
+  tsoI_Graph *h = NULL, *pre = NULL, *best = NULL, *final = NULL;
+  tsoR_Set rules;
+  memset(&rules, 0, sizeof rules);
+  tsoS_Result sr;
+  memset(&sr, 0, sizeof sr);
+  unsigned char *disabled = NULL, *lifted = NULL;
+
+  /* 1. dead and no-op nodes */
+  h = tsoI_clone(g);
   if (!h) return set_err(m->ctx, TSO_ERR_NOMEM, NULL);
   rep->dead_removed = tsoI_remove_dead(h);
   rep->noops_removed = tsoI_remove_noops(h);
   rep->dead_removed += tsoI_remove_dead(h);
-  if ((st = tsoI_compact(h)) != TSO_OK || (st = tsoI_check(h)) != TSO_OK || (st = tsoI_infer(h)) != TSO_OK) {
+  if ((st = settle(h)) != TSO_OK) {
     set_err(m->ctx, st, h->err);
     tsoI_free(h);
     return st;
   }
-  if (!o->skip_check) {
-    tsoI_CompareResult cr;
-    st = tsoI_compare(g, h, o->seed, o->rtol > 0 ? o->rtol : 1e-3, o->atol > 0 ? o->atol : 1e-4, &cr);
-    rep->check_run = cr.ran;
-    rep->outputs_checked = cr.checked;
-    rep->outputs_unchecked = cr.unchecked;
-    rep->max_abs_err = cr.max_abs;
-    rep->max_rel_err = cr.max_rel;
-    (void)tsoO_fail(rep->check_note, TSO_OK, "%s%s", cr.symbolic_set ? "symbolic dims set to 1; " : "", cr.note);
-    if (st != TSO_OK) {
-      tsoI_free(h);
-      return set_err(m->ctx, st, cr.note);
+
+  /* the cost model */
+  const char *bname = o->backend ? o->backend : tsoC_have_onednn() ? "onednn" : "analytic";
+  p.be = tsoC_backend_create(bname, p.err);
+  if (!p.be && strcmp(bname, "analytic") != 0) {
+    if (o->backend) {
+      st = set_err(m->ctx, TSO_ERR_UNSUPPORTED, p.err);
+      goto out;
     }
-    if (!cr.ran) rep->outputs_unchecked = g->noutputs;
+    bname = "analytic";
+    p.be = tsoC_backend_create(bname, p.err);
   }
-  tsoX_set_graph(m->x, h);
+  if (!p.be) {
+    st = set_err(m->ctx, TSO_ERR_NOMEM, p.err);
+    goto out;
+  }
+  snprintf(rep->backend, sizeof rep->backend, "%s", bname);
+  if (tsoC_db_open(o->cost_db, 0, &p.db, p.err) != TSO_OK) {
+    warn(m, p.err);
+    p.db = NULL;
+  }
+  rep->cost_before = cost_of(g, p.be, p.db);
+
+  /* 2. the pre pass */
+  pre = tsoI_clone(h);
+  if (!pre) {
+    st = set_err(m->ctx, TSO_ERR_NOMEM, NULL);
+    goto out;
+  }
+  if (!o->no_fusion) {
+    int k = tsoS_fuse_conv_bn(pre, p.err);
+    if (k < 0) {
+      st = set_err(m->ctx, TSO_ERR_NOMEM, p.err);
+      goto out;
+    }
+    rep->bn_folded = k;
+    if ((st = settle(pre)) != TSO_OK) {
+      set_err(m->ctx, st, pre->err);
+      goto out;
+    }
+  }
+
+  /* 3. the search */
+  if (o->rules_path && o->budget >= 0) {
+    char e2[TSO_ERRMAX];
+    if (load_rules(o->rules_path, &rules, e2) != TSO_OK) {
+      snprintf(rep->rules_note, sizeof rep->rules_note, "%s", e2);
+      st = set_err(m->ctx, TSO_ERR_IO, e2);
+      goto out;
+    }
+    rep->rules_loaded = (int)rules.n;
+    uint32_t nbase = rules.n;
+    if (tsoS_lift_rules(&rules, &lifted) < 0) {
+      st = set_err(m->ctx, TSO_ERR_NOMEM, NULL);
+      goto out;
+    }
+    disabled = calloc((size_t)rules.n + 1, 1);
+    if (!disabled) {
+      st = set_err(m->ctx, TSO_ERR_NOMEM, NULL);
+      goto out;
+    }
+    for (uint32_t i = 0; i < rules.n; i++) {
+      int id = (int)rules.r[i].id; /* a lifted rule goes with the rule it comes from */
+      disabled[i] = rules.r[i].status != TSO_RULE_PROVEN ||
+                    (id < o->ndisabled_rules && o->disabled_rules && o->disabled_rules[id]);
+      if (i < nbase) rep->rules_used += !disabled[i];
+    }
+    snprintf(rep->rules_note, sizeof rep->rules_note, "%s (%d rules, %d used)", o->rules_path, rep->rules_loaded,
+             rep->rules_used);
+  } else {
+    snprintf(rep->rules_note, sizeof rep->rules_note, "%s",
+             o->rules_path ? "search disabled (budget -1)" : "no rules: passes only");
+  }
+  tsoS_Options so;
+  tsoS_options_init(&so);
+  if (o->alpha > 0) so.alpha = o->alpha;
+  if (o->budget > 0) so.budget = o->budget;
+  so.time_limit = o->time_limit;
+  so.be = p.be;
+  so.db = p.db;
+  so.disabled = disabled;
+  so.check_first = lifted;
+  tsoI_CompareResult cr;
+  memset(&cr, 0, sizeof cr);
+  int attempts = 0;
+  for (;;) {
+    tsoS_result_free(&sr);
+    tsoI_free(best);
+    best = NULL;
+    if (rules.n) {
+      if ((st = tsoS_search(pre, &rules, &so, &best, &sr, p.err)) != TSO_OK) {
+        set_err(m->ctx, st, p.err);
+        goto out;
+      }
+      if ((st = settle(best)) != TSO_OK) {
+        set_err(m->ctx, st, best->err);
+        goto out;
+      }
+      rep->search_cost_before = sr.cost_before;
+      rep->search_cost_after = sr.cost_after;
+      rep->graphs_expanded += sr.expanded;
+      rep->graphs_generated += sr.generated;
+      rep->graphs_kept += sr.kept;
+      rep->graphs_pruned_alpha += sr.pruned_alpha;
+      rep->graphs_duplicates += sr.duplicates;
+      rep->matches_found += (int64_t)sr.ms.found;
+      rep->matches_refused += (int64_t)(sr.ms.found - sr.ms.valid);
+      rep->ops_measured += sr.measured;
+      rep->ops_estimated += sr.estimated;
+      rep->search_seconds += sr.seconds;
+      rep->search_stopped_by = sr.stopped_by;
+    } else if (!(best = tsoI_clone(pre))) {
+      st = set_err(m->ctx, TSO_ERR_NOMEM, NULL);
+      goto out;
+    }
+    /* 4. post pass, pre-folding, lowering; 5. the check */
+    tsoI_free(final);
+    final = NULL;
+    st = finish_graph(&p, best, &final, &rep->cost_after);
+    if (st == TSO_OK) st = check(&p, g, final, &cr);
+    else snprintf(cr.note, sizeof cr.note, "%s", p.err);
+    if (st == TSO_OK || sr.nsteps == 0 || attempts >= 3) break;
+    /* 6. a failed result: bisect over the applied rewrites */
+    int lo = 0, hi = sr.nsteps; /* prefix lo passes (assumed), prefix hi fails */
+    tsoI_CompareResult c2;
+    while (hi - lo > 1) {
+      int mid = lo + (hi - lo) / 2;
+      tsoI_Graph *c = NULL;
+      tso_status s2 = prefix_graph(&p, pre, &rules, &sr, mid, &c);
+      if (s2 == TSO_OK) s2 = check(&p, g, c, &c2);
+      tsoI_free(c);
+      if (s2 == TSO_OK) lo = mid;
+      else hi = mid;
+    }
+    uint32_t bad = sr.steps[hi - 1].rule;
+    char txt[512];
+    if (tsoR_format(&rules.r[bad], txt, sizeof txt) != TSO_OK) snprintf(txt, sizeof txt, "?");
+    rep->fallback = 1;
+    rep->culprit_rule = (int)rules.r[bad].id;
+    (void)tsoO_fail(rep->fallback_note, TSO_OK,
+             "rewrite %d of %d (rule %u%s: %.150s) breaks the check (%.40s); searching again without it", hi,
+             sr.nsteps, rules.r[bad].id, lifted && lifted[bad] ? ", bias-lifted" : "", txt, cr.note);
+    char line[512];
+    (void)tsoO_fail(line, TSO_OK, "numerical check failed after rule %u (%s): rule disabled, search repeated", rules.r[bad].id, txt);
+    warn(m, line);
+    disabled[bad] = 1;
+    attempts++;
+  }
+  if (st != TSO_OK && st != TSO_ERR_NOMEM) {
+    /* 7. nothing with rewrites passes: the passes alone */
+    char why[TSO_ERRMAX];
+    snprintf(why, sizeof why, "%s", cr.note[0] ? cr.note : p.err);
+    tsoI_free(final);
+    final = tsoI_clone(h);
+    tsoS_result_free(&sr);
+    if (!final) {
+      st = set_err(m->ctx, TSO_ERR_NOMEM, NULL);
+      goto out;
+    }
+    st = check(&p, g, final, &cr);
+    if (st != TSO_OK) {
+      set_err(m->ctx, st, cr.note);
+      goto out;
+    }
+    rep->fallback = 1;
+    (void)tsoO_fail(rep->fallback_note, TSO_OK, "the optimized graph failed (%.180s); wrote the input "
+             "with dead and no-op nodes removed", why);
+    rep->cost_after = cost_of(final, p.be, p.db);
+    rep->bn_folded = rep->gemm_fused = rep->prefolded = rep->lowered = 0;
+  } else if (st != TSO_OK) {
+    set_err(m->ctx, st, p.err);
+    goto out;
+  }
+  rep->check_run = cr.ran;
+  rep->outputs_checked = cr.checked;
+  rep->outputs_unchecked = cr.unchecked;
+  rep->max_abs_err = cr.max_abs;
+  rep->max_rel_err = cr.max_rel;
+  (void)tsoO_fail(rep->check_note, TSO_OK, "%s%s", cr.symbolic_set ? "symbolic dims set to 1; " : "", cr.note);
+  if (!o->skip_check && !cr.ran) rep->outputs_unchecked = g->noutputs;
+  if (keep_steps(m, rep, &rules, &sr, lifted) != TSO_OK) {
+    st = set_err(m->ctx, TSO_ERR_NOMEM, NULL);
+    goto out;
+  }
+  tsoX_set_graph(m->x, final);
+  final = NULL;
   tso_model_stats_get(m, &ms);
   rep->nodes_after = ms.nodes;
+  st = set_err(m->ctx, TSO_OK, NULL);
+out:
+  tsoI_free(h);
+  tsoI_free(pre);
+  tsoI_free(best);
+  tsoI_free(final);
+  tsoS_result_free(&sr);
+  tsoR_set_free(&rules);
+  free(disabled);
+  free(lifted);
+  tsoC_db_close(p.db);
+  tsoC_backend_free(p.be);
+  return st;
+}
+
+/* ---- Graphviz ---------------------------------------------------------------- */
+
+/* Writes s as a dot string body (quotes and backslashes escaped). */
+static void dot_str(FILE *f, const char *s) {
+  for (; *s; s++) {
+    if (*s == '"' || *s == '\\') fputc('\\', f);
+    if ((unsigned char)*s >= 0x20) fputc(*s, f);
+  }
+}
+
+tso_status tso_model_write_dot(tso_model *m, const char *path) {
+  if (!m || !path) return TSO_ERR_ARG;
+  tso_status st = refresh(m);
+  if (st != TSO_OK) return st;
+  tsoI_Graph *g = tsoX_graph(m->x);
+  FILE *f = fopen(path, "w");
+  char b[96];
+  if (!f) {
+    char e[TSO_ERRMAX];
+    (void)tsoO_fail(e, TSO_OK, "cannot write %.200s", path);
+    return set_err(m->ctx, TSO_ERR_IO, e);
+  }
+  fprintf(f, "digraph taso {\n  rankdir=TB;\n  node [fontname=\"Helvetica\", fontsize=10];\n");
+  for (int32_t i = 0; i < g->ninputs; i++) {
+    const tsoI_Tensor *t = &g->t[g->inputs[i]];
+    if (t->flags & TSO_T_CONST) continue;
+    fprintf(f, "  t%d [shape=ellipse, label=\"", (int)g->inputs[i]);
+    dot_str(f, t->name);
+    fprintf(f, "\\n%s\"];\n", tsoO_shape_str(&t->shape, b, sizeof b));
+  }
+  for (int32_t i = 0; i < g->nn; i++) {
+    const tsoI_Node *nd = &g->n[i];
+    if (nd->flags & TSO_N_DEAD) continue;
+    const tsoO_Info *oi = tsoO_info(nd->op);
+    const char *name = nd->op == TSO_OP_OPAQUE ? tsoX_node_type(m->x, nd->origin) : oi->onnx[0] ? oi->onnx : oi->name;
+    const tsoI_Tensor *y = nd->nout ? &g->t[TSO_OUT(g, nd, 0)] : NULL;
+    fprintf(f, "  n%d [shape=box%s, label=\"", (int)i, nd->op == TSO_OP_OPAQUE ? ", style=dashed" : "");
+    dot_str(f, name ? name : "?");
+    if (nd->op == TSO_OP_CONV2D && nd->p.win.act == TSO_ACT_RELU) fprintf(f, "+Relu");
+    if (y) fprintf(f, "\\n%s", tsoO_shape_str(&y->shape, b, sizeof b));
+    fprintf(f, "\"];\n");
+    for (int k = 0; k < nd->nin; k++) {
+      int32_t t = TSO_IN(g, nd, k);
+      if (t < 0) continue;
+      const tsoI_Tensor *x = &g->t[t];
+      if (x->producer >= 0) fprintf(f, "  n%d -> n%d;\n", (int)x->producer, (int)i);
+      else if (x->flags & TSO_T_INPUT && !(x->flags & TSO_T_CONST)) fprintf(f, "  t%d -> n%d;\n", (int)t, (int)i);
+    }
+  }
+  for (int32_t i = 0; i < g->noutputs; i++) {
+    const tsoI_Tensor *t = &g->t[g->outputs[i]];
+    fprintf(f, "  o%d [shape=ellipse, style=bold, label=\"", (int)i);
+    dot_str(f, t->name);
+    fprintf(f, "\\n%s\"];\n", tsoO_shape_str(&t->shape, b, sizeof b));
+    if (t->producer >= 0) fprintf(f, "  n%d -> o%d;\n", (int)t->producer, (int)i);
+  }
+  fprintf(f, "}\n");
+  int bad = ferror(f);
+  if (fclose(f) != 0 || bad) return set_err(m->ctx, TSO_ERR_IO, "cannot write the dot file");
   return set_err(m->ctx, TSO_OK, NULL);
 }

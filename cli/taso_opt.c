@@ -6,10 +6,13 @@
 ** usage() and in the README; they are part of the interface.
 */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "taso/taso.h"
 
@@ -38,6 +41,21 @@ static void usage(FILE *f) {
           "  --rtol X           relative tolerance of the check (default 1e-3)\n"
           "  --atol X           absolute tolerance of the check (default 1e-4)\n"
           "  --no-check         skip the numerical check (not recommended)\n"
+          "  --rules FILE       rule file (rules.bin or its text form); default: the shipped\n"
+          "                     data/rules.bin (PREFIX/share/taso/rules.bin, else <exe dir>/../data/\n"
+          "                     rules.bin, else the source tree's); without one, only the passes run\n"
+          "  --no-rules         do not search with rules (passes and fusions only)\n"
+          "  --alpha X          keep rewritten graphs cheaper than X times the best (default 1.05)\n"
+          "  --budget N         graphs expanded by the search at most (default 1000)\n"
+          "  --time-limit S     stop the search after S seconds (default: none)\n"
+          "  --cost-db FILE     cost database (default $XDG_CACHE_HOME/taso/costs.sqlite, or\n"
+          "                     ~/.cache/taso/costs.sqlite; in memory when neither is set)\n"
+          "  --backend NAME     cost backend: onednn (measured; the default when built with it)\n"
+          "                     or analytic (a roofline estimate)\n"
+          "  --no-fusion        skip the Conv+BatchNorm and MatMul+Add->Gemm passes\n"
+          "  --report FILE      write the summary, with every rewrite, as JSON to FILE\n"
+          "  --dot PREFIX       write the graph before and after as PREFIX.before.dot and\n"
+          "                     PREFIX.after.dot (Graphviz)\n"
           "  --json             print the summary as JSON on standard output\n"
           "  --quiet            print nothing but errors\n"
           "  --version          print the version and exit\n"
@@ -69,19 +87,6 @@ static int exit_for(tso_status st, int writing) {
   }
 }
 
-/* Writes s as a JSON string literal. */
-static void json_str(const char *s) {
-  putchar('"');
-  for (; *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (c == '"' || c == '\\') printf("\\%c", c);
-    else if (c == '\n') printf("\\n");
-    else if (c < 0x20) printf("\\u%04x", c);
-    else putchar(c);
-  }
-  putchar('"');
-}
-
 static int parse_double(const char *s, double *out) {
   char *end;
   errno = 0;
@@ -91,9 +96,171 @@ static int parse_double(const char *s, double *out) {
   return 0;
 }
 
+/* 1 if path names a readable regular file. */
+static int readable(const char *path) {
+  struct stat sb;
+  return stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && access(path, R_OK) == 0;
+}
+
+#ifndef TASO_RULES_INSTALLED
+#define TASO_RULES_INSTALLED "/usr/local/share/taso/rules.bin"
+#endif
+#ifndef TASO_RULES_SOURCE
+#define TASO_RULES_SOURCE ""
+#endif
+
+/* The shipped rule file: the install prefix's, then the one beside the
+** executable's data folder, then the source tree's. NULL when none. */
+static const char *default_rules(char *buf, size_t n) {
+  if (readable(TASO_RULES_INSTALLED)) return TASO_RULES_INSTALLED;
+  char exe[PATH_MAX];
+  ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (k > 0) {
+    exe[k] = 0;
+    char *slash = strrchr(exe, '/');
+    if (slash) {
+      *slash = 0;
+      const char *rel[] = {"/../data/rules.bin", "/../share/taso/rules.bin", "/data/rules.bin"};
+      for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+        int w = snprintf(buf, n, "%s%s", exe, rel[i]);
+        if (w > 0 && (size_t)w < n && readable(buf)) return buf;
+      }
+    }
+  }
+  if (TASO_RULES_SOURCE[0] && readable(TASO_RULES_SOURCE)) return TASO_RULES_SOURCE;
+  return NULL;
+}
+
+/* The default cost database path into buf (its folder created), or NULL. */
+static const char *default_db(char *buf, size_t n) {
+  const char *x = getenv("XDG_CACHE_HOME"), *h = getenv("HOME");
+  int w;
+  if (x && x[0] == '/') w = snprintf(buf, n, "%s/taso/costs.sqlite", x);
+  else if (h && h[0]) w = snprintf(buf, n, "%s/.cache/taso/costs.sqlite", h);
+  else return NULL;
+  if (w < 0 || (size_t)w >= n) return NULL;
+  for (char *p = buf + 1; *p; p++) { /* mkdir -p of the folder */
+    if (*p != '/') continue;
+    *p = 0;
+    int bad = mkdir(buf, 0755) != 0 && errno != EEXIST;
+    *p = '/';
+    if (bad) return NULL;
+  }
+  return buf;
+}
+
+/* Writes s as a JSON string literal to f. */
+static void fjson_str(FILE *f, const char *s) {
+  fputc('"', f);
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
+    else if (c == '\n') fprintf(f, "\\n");
+    else if (c < 0x20) fprintf(f, "\\u%04x", c);
+    else fputc(c, f);
+  }
+  fputc('"', f);
+}
+
+static const char *stop_name(int s) {
+  return s == 1 ? "budget" : s == 2 ? "time limit" : "nothing left to expand";
+}
+
+/* Per-rule totals of the applied rewrites, in order of first use. */
+typedef struct RuleUse {
+  int rule, count;
+  double saved;        /* sum of (before - after) */
+  const char *text;
+} RuleUse;
+
+static int rule_uses(const tso_opt_report *r, RuleUse **out) {
+  *out = NULL;
+  if (r->nsteps <= 0) return 0;
+  RuleUse *u = calloc((size_t)r->nsteps, sizeof *u);
+  int n = 0;
+  if (!u) return 0;
+  for (int i = 0; i < r->nsteps; i++) {
+    const tso_opt_step *s = &r->steps[i];
+    int k = 0;
+    while (k < n && u[k].rule != s->rule) k++;
+    if (k == n) {
+      u[n].rule = s->rule;
+      u[n].text = s->text;
+      n++;
+    }
+    u[k].count++;
+    u[k].saved += s->cost_before - s->cost_after;
+  }
+  *out = u;
+  return n;
+}
+
+/* The whole summary as one JSON object. */
+static void write_json(FILE *f, const char *in, const char *out, const tso_opt_options *opt, const tso_opt_report *rep,
+                       const tso_model_stats *ms, const char *const *types, int ntypes, const char *check,
+                       const char *warnings, double tload, double topt, double twrite, double ttotal) {
+  fprintf(f, "{\"input\":");
+  fjson_str(f, in);
+  fprintf(f, ",\"output\":");
+  fjson_str(f, out);
+  fprintf(f, ",\"nodes_before\":%d,\"nodes_after\":%d,\"dead_removed\":%d,\"noops_removed\":%d", rep->nodes_before,
+          rep->nodes_after, rep->dead_removed, rep->noops_removed);
+  fprintf(f, ",\"opaque_nodes\":%d,\"opaque_types\":[", ms->opaque_nodes);
+  for (int i = 0; i < ntypes; i++) {
+    if (i) fputc(',', f);
+    fjson_str(f, types[i]);
+  }
+  fprintf(f, "],\"check\":{\"status\":\"%s\",\"seed\":%llu,\"outputs_checked\":%d,\"outputs_unchecked\":%d,"
+             "\"max_abs_err\":%.9g,\"max_rel_err\":%.9g,\"rtol\":%g,\"atol\":%g,\"note\":",
+          check, (unsigned long long)opt->seed, rep->outputs_checked, rep->outputs_unchecked, rep->max_abs_err,
+          rep->max_rel_err, opt->rtol, opt->atol);
+  fjson_str(f, rep->check_note);
+  fprintf(f, "},\"rules\":{\"file\":");
+  if (opt->rules_path) fjson_str(f, opt->rules_path);
+  else fprintf(f, "null");
+  fprintf(f, ",\"loaded\":%d,\"used\":%d,\"note\":", rep->rules_loaded, rep->rules_used);
+  fjson_str(f, rep->rules_note);
+  fprintf(f, "},\"cost\":{\"backend\":");
+  fjson_str(f, rep->backend);
+  fprintf(f, ",\"before_ms\":%.9g,\"after_ms\":%.9g,\"search_before_ms\":%.9g,\"search_after_ms\":%.9g}",
+          rep->cost_before, rep->cost_after, rep->search_cost_before, rep->search_cost_after);
+  fprintf(f, ",\"search\":{\"alpha\":%g,\"budget\":%d,\"time_limit\":%g,\"expanded\":%lld,\"generated\":%lld,"
+             "\"kept\":%lld,\"pruned_alpha\":%lld,\"duplicates\":%lld,\"matches_found\":%lld,"
+             "\"matches_refused\":%lld,\"ops_measured\":%lld,\"ops_estimated\":%lld,\"stopped_by\":\"%s\","
+             "\"seconds\":%.3f}",
+          opt->alpha, opt->budget, opt->time_limit, (long long)rep->graphs_expanded, (long long)rep->graphs_generated,
+          (long long)rep->graphs_kept, (long long)rep->graphs_pruned_alpha, (long long)rep->graphs_duplicates,
+          (long long)rep->matches_found, (long long)rep->matches_refused, (long long)rep->ops_measured,
+          (long long)rep->ops_estimated, stop_name(rep->search_stopped_by), rep->search_seconds);
+  fprintf(f, ",\"passes\":{\"bn_folded\":%d,\"gemm_fused\":%d,\"prefolded\":%d,\"lowered\":%d}", rep->bn_folded,
+          rep->gemm_fused, rep->prefolded, rep->lowered);
+  RuleUse *u = NULL;
+  int nu = rule_uses(rep, &u);
+  fprintf(f, ",\"rewrites\":[");
+  for (int i = 0; i < nu; i++) {
+    fprintf(f, "%s{\"rule\":%d,\"count\":%d,\"saved_ms\":%.9g,\"text\":", i ? "," : "", u[i].rule, u[i].count,
+            u[i].saved);
+    fjson_str(f, u[i].text ? u[i].text : "");
+    fputc('}', f);
+  }
+  free(u);
+  fprintf(f, "],\"steps\":[");
+  for (int i = 0; i < rep->nsteps; i++)
+    fprintf(f, "%s{\"rule\":%d,\"cost_before_ms\":%.9g,\"cost_after_ms\":%.9g}", i ? "," : "", rep->steps[i].rule,
+            rep->steps[i].cost_before, rep->steps[i].cost_after);
+  fprintf(f, "],\"fallback\":{\"used\":%s,\"culprit_rule\":%d,\"note\":", rep->fallback ? "true" : "false",
+          rep->culprit_rule);
+  fjson_str(f, rep->fallback_note);
+  fprintf(f, "},\"warnings\":");
+  fjson_str(f, warnings);
+  fprintf(f, ",\"seconds\":{\"load\":%.3f,\"optimize_and_check\":%.3f,\"search\":%.3f,\"write\":%.3f,\"total\":%.3f}}\n",
+          tload, topt, rep->search_seconds, twrite, ttotal);
+}
+
 int main(int argc, char **argv) {
-  const char *in = NULL, *out = NULL;
-  int quiet = 0, json = 0;
+  const char *in = NULL, *out = NULL, *report = NULL, *dot = NULL, *rules = NULL, *costdb = NULL;
+  int quiet = 0, json = 0, no_rules = 0;
+  char rulesbuf[PATH_MAX + 64], dbbuf[PATH_MAX + 64], dotpath[PATH_MAX + 64];
   tso_opt_options opt;
   tso_opt_options_init(&opt);
   opt.seed = (uint64_t)time(NULL) ^ ((uint64_t)clock() << 20);
@@ -121,6 +288,51 @@ int main(int argc, char **argv) {
       json = 1;
     } else if (!strcmp(a, "--no-check")) {
       opt.skip_check = 1;
+    } else if (!strcmp(a, "--no-rules")) {
+      no_rules = 1;
+    } else if (!strcmp(a, "--no-fusion")) {
+      opt.no_fusion = 1;
+    } else if (!strcmp(a, "--rules") || !strcmp(a, "--cost-db") || !strcmp(a, "--backend") ||
+               !strcmp(a, "--report") || !strcmp(a, "--dot") || !strcmp(a, "--alpha") || !strcmp(a, "--budget") ||
+               !strcmp(a, "--time-limit")) {
+      if (!val) {
+        fprintf(stderr, "taso-opt: error: %s needs a value (see --help)\n", a);
+        rc = EXIT_USAGE;
+        goto end;
+      }
+      i++;
+      if (!strcmp(a, "--rules")) rules = val;
+      else if (!strcmp(a, "--cost-db")) costdb = val;
+      else if (!strcmp(a, "--report")) report = val;
+      else if (!strcmp(a, "--dot")) dot = val;
+      else if (!strcmp(a, "--backend")) {
+        if (strcmp(val, "onednn") && strcmp(val, "analytic")) {
+          fprintf(stderr, "taso-opt: error: --backend is onednn or analytic, not '%s'\n", val);
+          rc = EXIT_USAGE;
+          goto end;
+        }
+        opt.backend = val;
+      } else if (!strcmp(a, "--budget")) {
+        char *end;
+        errno = 0;
+        long b = strtol(val, &end, 10);
+        if (errno || end == val || *end || b < 0 || b > 100000000) {
+          fprintf(stderr, "taso-opt: error: --budget needs a non-negative integer, not '%s'\n", val);
+          rc = EXIT_USAGE;
+          goto end;
+        }
+        opt.budget = b == 0 ? -1 : (int)b;
+      } else {
+        double v;
+        if (parse_double(val, &v) != 0 || (!strcmp(a, "--alpha") && v < 1.0)) {
+          fprintf(stderr, "taso-opt: error: %s needs a number%s, not '%s'\n", a,
+                  !strcmp(a, "--alpha") ? " >= 1" : " >= 0", val);
+          rc = EXIT_USAGE;
+          goto end;
+        }
+        if (!strcmp(a, "--alpha")) opt.alpha = v;
+        else opt.time_limit = v;
+      }
     } else if (!strcmp(a, "--shape") || !strcmp(a, "--seed") || !strcmp(a, "--rtol") || !strcmp(a, "--atol")) {
       if (!val) {
         fprintf(stderr, "taso-opt: error: %s needs a value (see --help)\n", a);
@@ -201,6 +413,33 @@ int main(int argc, char **argv) {
       k += (size_t)w;
     }
   }
+  /* the rules and the cost database */
+  const char *rules_note = NULL;
+  if (!no_rules) {
+    if (!rules) rules = default_rules(rulesbuf, sizeof rulesbuf);
+    if (!rules) rules_note = "no rule file found (looked for the shipped data/rules.bin); running the passes without rules";
+    else if (!readable(rules)) {
+      fprintf(stderr, "taso-opt: error: cannot read the rule file %s\n", rules);
+      rc = EXIT_USAGE;
+      tso_model_free(m);
+      goto end;
+    }
+  } else {
+    rules = NULL;
+  }
+  if (rules_note && !quiet && !json) fprintf(stderr, "taso-opt: note: %s\n", rules_note);
+  opt.rules_path = rules;
+  if (!costdb && (!opt.backend || strcmp(opt.backend, "analytic"))) costdb = default_db(dbbuf, sizeof dbbuf);
+  opt.cost_db = costdb;
+  if (dot) {
+    snprintf(dotpath, sizeof dotpath, "%s.before.dot", dot);
+    if (tso_model_write_dot(m, dotpath) != TSO_OK) {
+      fprintf(stderr, "taso-opt: error: cannot write %s\n", dotpath);
+      rc = EXIT_OUTPUT;
+      tso_model_free(m);
+      goto end;
+    }
+  }
   /* tso_optimize runs the check; its time is part of "optimize" */
   tso_opt_report rep;
   st = tso_optimize(m, &opt, &rep);
@@ -227,32 +466,57 @@ int main(int argc, char **argv) {
                       : !rep.check_run ? "not run"
                       : rep.outputs_unchecked ? "partial"
                                               : "passed";
-  if (json) {
-    printf("{\"input\":");
-    json_str(in);
-    printf(",\"output\":");
-    json_str(out);
-    printf(",\"nodes_before\":%d,\"nodes_after\":%d,\"dead_removed\":%d,\"noops_removed\":%d",
-           rep.nodes_before, rep.nodes_after, rep.dead_removed, rep.noops_removed);
-    printf(",\"opaque_nodes\":%d,\"opaque_types\":[", ms.opaque_nodes);
-    for (int i = 0; i < ntypes; i++) {
-      if (i) putchar(',');
-      json_str(types[i]);
+  if (dot) {
+    snprintf(dotpath, sizeof dotpath, "%s.after.dot", dot);
+    if (tso_model_write_dot(m, dotpath) != TSO_OK) {
+      fprintf(stderr, "taso-opt: error: cannot write %s\n", dotpath);
+      rc = EXIT_OUTPUT;
+      tso_model_free(m);
+      goto end;
     }
-    printf("],\"check\":{\"status\":\"%s\",\"seed\":%llu,\"outputs_checked\":%d,\"outputs_unchecked\":%d,"
-           "\"max_abs_err\":%.9g,\"max_rel_err\":%.9g,\"rtol\":%g,\"atol\":%g,\"note\":",
-           check, (unsigned long long)opt.seed, rep.outputs_checked, rep.outputs_unchecked, rep.max_abs_err,
-           rep.max_rel_err, opt.rtol, opt.atol);
-    json_str(rep.check_note);
-    printf("},\"warnings\":");
-    json_str(warnings);
-    printf(",\"seconds\":{\"load\":%.3f,\"optimize_and_check\":%.3f,\"write\":%.3f,\"total\":%.3f}}\n", t1 - t0,
-           t2 - t1, t3 - t2, t3 - t0);
+  }
+  if (report) {
+    FILE *rf = fopen(report, "w");
+    if (rf) write_json(rf, in, out, &opt, &rep, &ms, types, ntypes, check, warnings, t1 - t0, t2 - t1, t3 - t2, t3 - t0);
+    if (!rf || fclose(rf) != 0) {
+      fprintf(stderr, "taso-opt: error: cannot write the report %s\n", report);
+      rc = EXIT_OUTPUT;
+      tso_model_free(m);
+      goto end;
+    }
+  }
+  if (rep.fallback && !quiet && !json) fprintf(stderr, "taso-opt: warning: %s\n", rep.fallback_note);
+  if (json) {
+    write_json(stdout, in, out, &opt, &rep, &ms, types, ntypes, check, warnings, t1 - t0, t2 - t1, t3 - t2, t3 - t0);
   } else if (!quiet) {
     printf("taso-opt %s: %s -> %s\n", tso_version(), in, out);
     printf("  nodes      %d -> %d  (%d dead, %d no-op removed)\n", rep.nodes_before, rep.nodes_after,
            rep.dead_removed, rep.noops_removed);
     printf("  opaque     %d node(s): %s\n", ms.opaque_nodes, opaque);
+    printf("  rules      %s\n", rep.rules_note);
+    if (rep.rules_loaded)
+      printf("  search     %lld graphs expanded, %lld evaluated, %lld kept, %lld pruned by alpha %g, %lld duplicates;\n"
+             "             %lld matches (%lld refused by a check); stopped: %s; %.2f s\n",
+             (long long)rep.graphs_expanded, (long long)rep.graphs_generated, (long long)rep.graphs_kept,
+             (long long)rep.graphs_pruned_alpha, opt.alpha, (long long)rep.graphs_duplicates,
+             (long long)rep.matches_found, (long long)rep.matches_refused, stop_name(rep.search_stopped_by),
+             rep.search_seconds);
+    printf("  passes     %d Conv+BatchNorm folded, %d MatMul+Add -> Gemm, %d constant nodes pre-folded, %d lowered\n",
+           rep.bn_folded, rep.gemm_fused, rep.prefolded, rep.lowered);
+    printf("  cost       %.4f ms -> %.4f ms predicted (%s)", rep.cost_before, rep.cost_after, rep.backend);
+    if (rep.cost_before > 0) printf(", %+.1f%%", 100.0 * (rep.cost_after - rep.cost_before) / rep.cost_before);
+    printf("\n");
+    RuleUse *u = NULL;
+    int nu = rule_uses(&rep, &u);
+    printf("  rewrites   %d applied%s\n", rep.nsteps, nu ? ":" : "");
+    for (int i = 0; i < nu; i++)
+      printf("             rule %d x%d, %.4f ms saved: %s\n", u[i].rule, u[i].count, u[i].saved, u[i].text);
+    free(u);
+    for (int i = 0; i < rep.nsteps && i < 20; i++)
+      printf("             #%d rule %d: %.4f -> %.4f ms\n", i + 1, rep.steps[i].rule, rep.steps[i].cost_before,
+             rep.steps[i].cost_after);
+    if (rep.nsteps > 20) printf("             ... (%d more; --report FILE lists every step)\n", rep.nsteps - 20);
+    if (rep.fallback) printf("  fallback   %s\n", rep.fallback_note);
     if (opt.skip_check)
       printf("  check      skipped (--no-check)\n");
     else
@@ -260,8 +524,8 @@ int main(int argc, char **argv) {
              "max rel err %.3g (rtol %g, atol %g)%s%s\n",
              check, rep.outputs_checked, (unsigned long long)opt.seed, rep.max_abs_err, rep.max_rel_err,
              opt.rtol, opt.atol, rep.check_note[0] ? "\n             note: " : "", rep.check_note);
-    printf("  time       load %.2f s, optimize+check %.2f s, write %.2f s, total %.2f s\n", t1 - t0, t2 - t1,
-           t3 - t2, t3 - t0);
+    printf("  time       load %.2f s, optimize+check %.2f s (search %.2f s), write %.2f s, total %.2f s\n", t1 - t0,
+           t2 - t1, rep.search_seconds, t3 - t2, t3 - t0);
   }
   tso_model_free(m);
 end:

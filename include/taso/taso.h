@@ -161,7 +161,25 @@ typedef struct tso_opt_options {
   double rtol;     /* relative tolerance of the check (0 = default 1e-3) */
   double atol;     /* absolute tolerance of the check (0 = default 1e-4) */
   int skip_check;  /* 1: do not run the numerical check (not recommended) */
+  /* ---- the rule-based search (fields appended in 0.1; zero = default) ---- */
+  const char *rules_path;  /* rule file (rules.bin, or its text form); NULL: no rule search */
+  double alpha;            /* keep rewritten graphs cheaper than alpha x best (0 = default 1.05) */
+  int budget;              /* graphs expanded at most (0 = default 1000; -1: no search) */
+  double time_limit;       /* seconds for the search, 0 = no limit */
+  const char *cost_db;     /* cost database file; NULL: an in-memory one (nothing kept) */
+  const char *backend;     /* cost backend "onednn" or "analytic"; NULL: onednn when built with it */
+  int no_fusion;           /* 1: skip the Conv+BatchNorm and MatMul+Add->Gemm passes */
+  const unsigned char *disabled_rules; /* per rule id, 1 = never apply (NULL: all enabled) */
+  int ndisabled_rules;     /* length of disabled_rules */
 } tso_opt_options;
+
+/* One rewrite applied on the way to the result. */
+typedef struct tso_opt_step {
+  int rule;                /* rule id (position in the rule file) */
+  const char *text;        /* the rule in text form (docs/rules-format.md) */
+  double cost_before;      /* predicted cost of the graph before it, ms */
+  double cost_after;       /* ... and after it */
+} tso_opt_step;
 
 typedef struct tso_opt_report {
   int nodes_before, nodes_after;
@@ -173,13 +191,46 @@ typedef struct tso_opt_report {
   double max_abs_err, max_rel_err;
   uint64_t seed;
   char check_note[256];  /* why some outputs were not checked, or "" */
+  /* ---- the rule-based search (fields appended in 0.1) ---- */
+  int rules_loaded;      /* rules read from the rule file (0: no search) */
+  int rules_used;        /* ... of which proven, hence used */
+  char rules_note[256];  /* the rule file, or why there is none */
+  char backend[32];      /* the cost backend used */
+  double cost_before;    /* predicted cost of the input, ms */
+  double cost_after;     /* predicted cost of the result (before lowering fused forms), ms */
+  double search_cost_before, search_cost_after; /* the search's own figures (after the pre pass) */
+  int64_t graphs_expanded, graphs_generated, graphs_kept, graphs_pruned_alpha, graphs_duplicates;
+  int64_t matches_found, matches_refused; /* structural matches, and those refused by a check */
+  int64_t ops_measured, ops_estimated;    /* operator instances timed / estimated during the search */
+  int search_stopped_by; /* 0 nothing left to expand, 1 the budget, 2 the time limit */
+  double search_seconds;
+  int bn_folded;         /* Conv+BatchNormalization folds (pre pass) */
+  int gemm_fused;        /* MatMul+Add -> Gemm fusions (post pass) */
+  int prefolded;         /* constant nodes computed into initializers */
+  int lowered;           /* nodes lowered to standard ONNX */
+  int nsteps;            /* rewrites applied, in order */
+  const tso_opt_step *steps; /* owned by the model; valid until it is optimized again or freed */
+  int fallback;          /* 1: the search's result failed the check; a result that passes was written */
+  int culprit_rule;      /* the rule blamed for a failed check, -1 if none */
+  char fallback_note[256]; /* what was blamed and what was written instead, or "" */
 } tso_opt_report;
 
 /* Fills `o` with the defaults. */
 TSO_API void tso_opt_options_init(tso_opt_options *o);
-/* Optimizes the model in place. The result is compared with the original
-** on random inputs before it replaces it; on a mismatch the model is left
-** unchanged and TSO_ERR_MISMATCH is returned. `rep` may be NULL. */
+/* Writes the model's graph as Graphviz (dot) to `path`: one box per node
+** (operator and output shape), one ellipse per graph input and output;
+** constants are left out. */
+TSO_API tso_status tso_model_write_dot(tso_model *m, const char *path);
+/* Optimizes the model in place: dead and no-op nodes are removed, the
+** fusion pre pass runs, the rule-based search (when o->rules_path is set)
+** rewrites the graph, the post pass, constant pre-folding and lowering to
+** standard ONNX follow. The result is compared with the original on
+** random inputs before it replaces it. When the search's result fails the
+** check, the rewrite responsible is found by bisection over the applied
+** rewrites, its rule is disabled and the search re-run (rep->fallback,
+** rep->culprit_rule); if nothing with rewrites passes, the graph after the
+** passes alone is used. Only when that fails too is the model left
+** unchanged and TSO_ERR_MISMATCH returned. `rep` may be NULL. */
 TSO_API tso_status tso_optimize(tso_model *m, const tso_opt_options *o, tso_opt_report *rep);
 
 #ifdef __cplusplus
