@@ -1,0 +1,783 @@
+/*
+** prove.c -- one proof per rule. First the independent float check: the
+** rule is evaluated with the reference kernels on random well-formed
+** shapes (inputs of one kind share a shape); a rule it refutes is false and
+** goes no further. Then Z3: the rule's two patterns become terms over
+** fresh input constants, with what their well-formedness says about
+** shapes, and for every output `axioms and source != target` must be unsat
+** within the rule's time-out. A rule not proven gets a wider counterexample
+** search (more shapes, then a Z3 model with MBQI) to tell refuted from
+** unknown.
+**
+** Invariants: Z3_L_UNDEF is never a proof; nothing here exits. Rules are
+** proven in chunks of consecutive rules that share one Z3 context whose
+** solver holds the axioms at its base level (they are internalized once);
+** each rule is checked in a pushed scope. Chunks are cut by position, so a
+** rule always meets the same Z3 history and results do not depend on the
+** number of threads.
+*/
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "graph/graph.h"
+#include "verify/z3enc.h"
+
+void tsoV_options_default(tsoV_Options *o) {
+  memset(o, 0, sizeof *o);
+  o->timeout_ms = 2000;
+  o->refute_ms = 500;
+  o->jobs = 0;
+  o->seed = 1;
+  o->float_shapes = 3;
+}
+
+tso_status tsoV_proven_set(const tsoR_Set *in, const tsoV_Result *res, tsoR_Set *out) {
+  for (uint32_t i = 0; i < in->n; i++) {
+    if (res[i].status != TSO_RULE_PROVEN) continue;
+    tsoR_Rule r = in->r[i];
+    r.status = TSO_RULE_PROVEN;
+    tso_status st = tsoR_set_add(out, &r);
+    if (st) return st;
+  }
+  return TSO_OK;
+}
+
+void tsoV_results_free(tsoV_Result *res, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    free(res[i].model);
+    res[i].model = NULL;
+  }
+}
+
+/* ---- shapes where both sides are well-formed ----------------------- */
+
+/* Shape classes of a rule: input i has class cls[i]; class c has rank
+** crank[c]. Inputs of one (kind, rank) share a class. */
+typedef struct Classes {
+  int n;
+  int cls[TSO_RULE_MAX_IN];
+  int crank[TSO_RULE_MAX_IN];
+} Classes;
+
+static void classes_of(const tsoR_Rule *r, Classes *c) {
+  memset(c, 0, sizeof *c);
+  for (int i = 0; i < r->nin; i++) {
+    int k = 0;
+    while (k < i && !(r->in_kind[k] == r->in_kind[i] && r->in_rank[k] == r->in_rank[i])) k++;
+    if (k < i) c->cls[i] = c->cls[k];
+    else {
+      c->cls[i] = c->n;
+      c->crank[c->n++] = r->in_rank[i];
+    }
+  }
+}
+
+/* Both sides instantiate with these shapes. */
+static int shapes_ok(const tsoR_Rule *r, const tsoO_Shape *sh) {
+  char err[TSO_ERRMAX];
+  for (int side = 0; side < 2; side++) {
+    tsoI_Graph *g = NULL;
+    if (tsoR_instantiate(r, side, sh, &g, err) != TSO_OK) return 0;
+    tsoI_free(g);
+  }
+  return 1;
+}
+
+static void fill_shapes(const tsoR_Rule *r, const Classes *c, int64_t dims[][TSO_MAX_RANK], tsoO_Shape *sh) {
+  for (int i = 0; i < r->nin; i++) {
+    memset(&sh[i], 0, sizeof sh[i]);
+    sh[i].rank = r->in_rank[i];
+    for (int a = 0; a < sh[i].rank; a++) sh[i].d[a] = dims[c->cls[i]][a];
+  }
+}
+
+/* Values worth trying as dims: those the rule's constants, enlarges and
+** kernel shapes name, then small sizes. */
+static int dim_values(const tsoR_Rule *r, int *v) {
+  int n = 0;
+  for (int side = 0; side < 2; side++) {
+    const tsoR_Pattern *pt = side ? &r->dst : &r->src;
+    for (int k = 0; k < pt->nops; k++) {
+      const tsoR_Op *o = &pt->ops[k];
+      int32_t cand[TSO_MAX_RANK + 2];
+      int nc = 0;
+      const tsoO_Info *oi = tsoO_info(o->op);
+      if (oi && (oi->flags & TSO_OPF_CONST))
+        for (int i = 0; i < o->p.cgen.rank && i < TSO_MAX_RANK; i++) cand[nc++] = o->p.cgen.dims[i];
+      if (o->op == TSO_OP_ENLARGE) cand[nc++] = o->p.enlarge.kh, cand[nc++] = o->p.enlarge.kw;
+      if (o->op == TSO_OP_CONV2D || o->op == TSO_OP_MAXPOOL || o->op == TSO_OP_AVGPOOL)
+        cand[nc++] = o->p.win.kh, cand[nc++] = o->p.win.kw;
+      for (int i = 0; i < nc; i++) {
+        int seen = 0;
+        for (int j = 0; j < n; j++) seen |= v[j] == cand[i];
+        if (!seen && cand[i] > 0 && cand[i] <= 64 && n < 24) v[n++] = cand[i];
+      }
+    }
+  }
+  static const int base[] = {4, 2, 3, 1, 6, 5};
+  for (int i = 0; i < 6; i++) {
+    int seen = 0;
+    for (int j = 0; j < n; j++) seen |= v[j] == base[i];
+    if (!seen) v[n++] = base[i];
+  }
+  return n;
+}
+
+/* Shape inference of one side with the operators' infer() only (no graph):
+** unknown dims (-1) are allowed and never fail. 0, or -1 when some op
+** refuses its inputs (or makes an empty tensor). */
+static int side_infer(const tsoR_Rule *r, int side, const tsoO_Shape *sh) {
+  const tsoR_Pattern *pt = side ? &r->dst : &r->src;
+  tsoO_Shape outs[TSO_RULE_MAX_OPS][16];
+  char err[TSO_ERRMAX];
+  for (int k = 0; k < pt->nops; k++) {
+    const tsoR_Op *o = &pt->ops[k];
+    tsoO_Value in[TSO_RULE_MAX_OPIN], out[16];
+    if (o->nout > 16) return -1;
+    memset(in, 0, sizeof in);
+    memset(out, 0, sizeof out);
+    for (int i = 0; i < o->nin; i++) {
+      const tsoR_Ref *f = &o->in[i];
+      in[i].dtype = TSO_DT_FLOAT;
+      in[i].shape = f->kind == TSO_REF_INPUT ? sh[f->idx] : outs[f->idx][f->slot];
+    }
+    if (tsoO_info(o->op)->infer(&o->p, o->nin, in, o->nout, out, err) != TSO_OK) return -1;
+    for (int sl = 0; sl < o->nout; sl++) {
+      outs[k][sl] = out[sl].shape;
+      for (int i = 0; i < out[sl].shape.rank; i++)
+        if (out[sl].shape.d[i] == 0) return -1;
+    }
+  }
+  return 0;
+}
+
+typedef struct Search {
+  const tsoR_Rule *r;
+  Classes c;
+  int ndims, cls[TSO_RULE_MAX_IN * TSO_MAX_RANK], axis[TSO_RULE_MAX_IN * TSO_MAX_RANK];
+  int vals[32], nv;
+  int order[TSO_RULE_MAX_IN * TSO_MAX_RANK][32]; /* value order of each dim */
+  int64_t dims[TSO_RULE_MAX_IN][TSO_MAX_RANK];
+  int budget;
+  tsoO_Shape *out;
+  int want, found;
+} Search;
+
+/* Depth-first search over the class dims, each partial assignment checked
+** with the unassigned dims unknown. 1 when a new solution was added. */
+static int dfs(Search *s, int i) {
+  tsoO_Shape sh[TSO_RULE_MAX_IN];
+  if (s->budget-- <= 0) return 0;
+  fill_shapes(s->r, &s->c, s->dims, sh);
+  if (side_infer(s->r, 0, sh) || side_infer(s->r, 1, sh)) return 0;
+  if (i == s->ndims) {
+    for (int f = 0; f < s->found; f++)
+      if (!memcmp(&s->out[f * s->r->nin], sh, (size_t)s->r->nin * sizeof sh[0])) return 0;
+    if (!shapes_ok(s->r, sh)) return 0;
+    memcpy(&s->out[s->found * s->r->nin], sh, (size_t)s->r->nin * sizeof sh[0]);
+    s->found++;
+    return 1;
+  }
+  for (int j = 0; j < s->nv; j++) {
+    s->dims[s->cls[i]][s->axis[i]] = s->vals[s->order[i][j]];
+    if (dfs(s, i + 1)) return 1;
+    if (s->budget <= 0) break;
+  }
+  s->dims[s->cls[i]][s->axis[i]] = -1;
+  return 0;
+}
+
+/* Finds up to want distinct well-formed shape assignments into out[]
+** (want x nin shapes); returns how many. The first uses the preferred
+** value order; the others shuffle it (seeded), for variety. */
+static int find_shapes(const tsoR_Rule *r, uint64_t seed, int want, tsoO_Shape *out) {
+  Search *s = calloc(1, sizeof *s);
+  if (!s) return 0;
+  uint64_t rs = seed ^ 0x5eed5eedull;
+  s->r = r, s->out = out, s->want = want;
+  classes_of(r, &s->c);
+  s->nv = dim_values(r, s->vals);
+  for (int k = 0; k < s->c.n; k++)
+    for (int a = 0; a < s->c.crank[k]; a++) s->cls[s->ndims] = k, s->axis[s->ndims++] = a;
+  for (int attempt = 0; attempt < want + 4 && s->found < want; attempt++) {
+    for (int i = 0; i < s->ndims; i++) {
+      for (int j = 0; j < s->nv; j++) s->order[i][j] = j;
+      if (attempt > 0)
+        for (int j = s->nv - 1; j > 0; j--) {
+          int q = tsoV_randint(&rs, j + 1), t = s->order[i][j];
+          s->order[i][j] = s->order[i][q], s->order[i][q] = t;
+        }
+    }
+    for (int k = 0; k < TSO_RULE_MAX_IN; k++)
+      for (int a = 0; a < TSO_MAX_RANK; a++) s->dims[k][a] = -1;
+    s->budget = 4000;
+    dfs(s, 0);
+    if (!s->ndims) break; /* no dims: one assignment only */
+  }
+  int n = s->found;
+  free(s);
+  return n;
+}
+
+tso_status tsoV_find_shapes(const tsoR_Rule *r, uint64_t seed, int k, tsoO_Shape *shapes) {
+  tsoO_Shape *all = malloc((size_t)(k + 1) * TSO_RULE_MAX_IN * sizeof *all);
+  if (!all) return TSO_ERR_NOMEM;
+  int n = find_shapes(r, seed, k + 1, all);
+  if (n > k) memcpy(shapes, &all[k * r->nin], (size_t)r->nin * sizeof *shapes);
+  free(all);
+  return n > k ? TSO_OK : TSO_ERR_SHAPE;
+}
+
+static void shapes_str(const tsoR_Rule *r, const tsoO_Shape *sh, char *buf, size_t n) {
+  size_t len = 0;
+  buf[0] = 0;
+  for (int i = 0; i < r->nin && len + 1 < n; i++) {
+    char b[64];
+    int w = snprintf(buf + len, n - len, "%sx%d=%s", i ? " " : "", i, tsoO_shape_str(&sh[i], b, sizeof b));
+    if (w < 0) break;
+    len += (size_t)w;
+  }
+}
+
+tso_status tsoV_float_check(const tsoR_Rule *r, uint64_t seed, int sets, int *nsets, char *note, size_t n) {
+  char err[TSO_ERRMAX], sb[160];
+  tso_status st = TSO_OK;
+  *nsets = 0;
+  if (sets < 1) sets = 1;
+  tsoO_Shape *all = malloc((size_t)sets * TSO_RULE_MAX_IN * sizeof *all);
+  if (!all) return TSO_ERR_NOMEM;
+  int found = find_shapes(r, seed, sets, all);
+  if (!found) {
+    free(all);
+    snprintf(note, n, "no shapes found where both sides are well-formed");
+    return TSO_ERR_SHAPE;
+  }
+  for (int s = 0; s < found; s++) {
+    tsoI_Graph *ga = NULL, *gb = NULL;
+    const tsoO_Shape *sh = &all[s * r->nin];
+    if ((st = tsoR_instantiate(r, 0, sh, &ga, err)) || (st = tsoR_instantiate(r, 1, sh, &gb, err))) {
+      tsoI_free(ga);
+      snprintf(note, n, "%s", err);
+      break;
+    }
+    tsoI_CompareResult cr;
+    st = tsoI_compare(ga, gb, seed + (uint64_t)s * 7919u, 1e-3, 1e-4, &cr);
+    tsoI_free(ga);
+    tsoI_free(gb);
+    if (st == TSO_OK && cr.unchecked) {
+      st = TSO_ERR_UNSUPPORTED;
+      snprintf(note, n, "float check: %d outputs could not be computed (%s)", cr.unchecked, cr.note);
+    }
+    if (st != TSO_OK) {
+      shapes_str(r, sh, sb, sizeof sb);
+      if (st == TSO_ERR_MISMATCH)
+        snprintf(note, n, "float counterexample at %s (seed %llu): %s", sb, (unsigned long long)cr.seed, cr.note);
+      else if (st != TSO_ERR_UNSUPPORTED)
+        snprintf(note, n, "float check failed at %s: %s", sb, cr.note);
+      break;
+    }
+    (*nsets)++;
+  }
+  free(all);
+  return st;
+}
+
+/* ---- the Z3 encoding of a rule ----------------------------------------- */
+
+typedef struct Enc {
+  tsoV_Z3 *z;
+  Z3_ast in[TSO_RULE_MAX_IN];
+  Z3_ast out[2][TSO_RULE_MAX_OUT];
+} Enc;
+
+/* Rank of input 0 of every op of both sides, from an instantiation. */
+static tso_status op_ranks(const tsoR_Rule *r, const tsoO_Shape *sh, int ranks[2][TSO_RULE_MAX_OPS][TSO_RULE_MAX_OPIN]) {
+  char err[TSO_ERRMAX];
+  for (int side = 0; side < 2; side++) {
+    tsoI_Graph *g = NULL;
+    tso_status st = tsoR_instantiate(r, side, sh, &g, err);
+    if (st) return st;
+    const tsoR_Pattern *pt = side ? &r->dst : &r->src;
+    for (int k = 0; k < pt->nops; k++)
+      for (int i = 0; i < TSO_RULE_MAX_OPIN; i++) {
+        ranks[side][k][i] = -1;
+        if (k < g->nn && i < g->n[k].nin) {
+          int32_t t = TSO_IN(g, &g->n[k], i);
+          if (t >= 0) ranks[side][k][i] = g->t[t].shape.rank;
+        }
+      }
+    tsoI_free(g);
+  }
+  return TSO_OK;
+}
+
+/* dim(a, t) as a Z3 term. */
+static Z3_ast dim_term(tsoV_Z3 *z, Z3_ast t, int a) { return tsoV_z3_field(z, tsoV_z3_shape(z, t), 1 + a); }
+
+static void assert_eq(tsoV_Z3 *z, Z3_solver s, Z3_ast a, Z3_ast b) {
+  if (!z->failed && a && b) Z3_solver_assert(z->c, s, Z3_mk_eq(z->c, a, b));
+}
+
+/* Asserts what the well-formedness of rule op o (inputs in[], of ranks
+** rk[]) says about its inputs' shapes: conv's kernel_shape and channels,
+** matmul's inner dims, concat's other dims, broadcasting of element-wise
+** operands, non-empty split parts. */
+static void wf_facts(tsoV_Z3 *z, Z3_solver s, const tsoR_Op *o, const Z3_ast *in, const int *rk) {
+  Z3_context c = z->c;
+  switch (o->op) {
+  case TSO_OP_CONV2D:
+    if (o->nin < 2 || rk[0] != 4 || rk[1] != 4) return;
+    if (o->p.win.kh > 0) {
+      assert_eq(z, s, dim_term(z, in[1], 2), Z3_mk_int(c, o->p.win.kh, z->I));
+      assert_eq(z, s, dim_term(z, in[1], 3), Z3_mk_int(c, o->p.win.kw, z->I));
+    }
+    if (o->p.win.group >= 1) {
+      Z3_ast m[2] = {dim_term(z, in[1], 1), Z3_mk_int(c, o->p.win.group, z->I)};
+      if (m[0]) assert_eq(z, s, dim_term(z, in[0], 1), o->p.win.group == 1 ? m[0] : Z3_mk_mul(c, 2, m));
+    }
+    return;
+  case TSO_OP_MATMUL:
+    if (rk[0] == 2 && rk[1] == 2) assert_eq(z, s, dim_term(z, in[0], 1), dim_term(z, in[1], 0));
+    return;
+  case TSO_OP_ADD: case TSO_OP_MUL:
+    /* operands of one rank broadcast: along each axis equal, or one is 1 */
+    if (o->nin == 2 && rk[0] == rk[1] && !o->p.axis.legacy)
+      for (int a = 0; a < rk[0] && a < TSO_MAX_RANK; a++) {
+        Z3_ast dx = dim_term(z, in[0], a), dy = dim_term(z, in[1], a), one = Z3_mk_int(c, 1, z->I);
+        if (!dx || !dy) return;
+        Z3_ast alt[3] = {Z3_mk_eq(c, dx, dy), Z3_mk_eq(c, dx, one), Z3_mk_eq(c, dy, one)};
+        Z3_solver_assert(c, s, Z3_mk_or(c, 3, alt));
+      }
+    return;
+  case TSO_OP_SPLIT: {
+    /* equal parts: none may be empty */
+    int r = rk[0], axis = o->p.split.axis < 0 ? o->p.split.axis + r : o->p.split.axis;
+    if (o->p.split.nsizes == 0 && axis >= 0 && axis < r && axis < TSO_MAX_RANK) {
+      Z3_ast d = dim_term(z, in[0], axis);
+      if (d) Z3_solver_assert(c, s, Z3_mk_ge(c, d, Z3_mk_int(c, o->nout, z->I)));
+    }
+    return;
+  }
+  case TSO_OP_CONCAT: {
+    int r = rk[0], axis = o->p.axis.axis < 0 ? o->p.axis.axis + r : o->p.axis.axis;
+    for (int i = 1; i < o->nin; i++)
+      for (int b = 0; b < r && b < TSO_MAX_RANK; b++)
+        if (b != axis && rk[i] == r) assert_eq(z, s, dim_term(z, in[0], b), dim_term(z, in[i], b));
+    return;
+  }
+  default: return;
+  }
+}
+
+/* Builds the terms of both sides and asserts the input facts. */
+static int encode_rule(Enc *e, Z3_solver s, const tsoR_Rule *r, const int ranks[2][TSO_RULE_MAX_OPS][TSO_RULE_MAX_OPIN]) {
+  tsoV_Z3 *z = e->z;
+  Z3_context c = z->c;
+  Classes cl;
+  classes_of(r, &cl);
+  Z3_ast dims[TSO_RULE_MAX_IN][TSO_MAX_RANK];
+  for (int k = 0; k < cl.n; k++)
+    for (int a = 0; a < cl.crank[k]; a++) {
+      char nm[32];
+      snprintf(nm, sizeof nm, "dim.class%d.%d", k, a);
+      dims[k][a] = Z3_mk_const(c, Z3_mk_string_symbol(c, nm), z->I);
+      if (z->failed) return -1;
+      Z3_solver_assert(c, s, Z3_mk_ge(c, dims[k][a], Z3_mk_int(c, 1, z->I)));
+    }
+  for (int i = 0; i < r->nin; i++) {
+    char nm[16];
+    snprintf(nm, sizeof nm, "x%d", i);
+    e->in[i] = Z3_mk_const(c, Z3_mk_string_symbol(c, nm), z->T);
+    Z3_ast sh = tsoV_z3_mkshape(z, Z3_mk_int(c, r->in_rank[i], z->I), dims[cl.cls[i]], r->in_rank[i]);
+    if (!sh || z->failed) return -1;
+    Z3_solver_assert(c, s, Z3_mk_eq(c, tsoV_z3_shape(z, e->in[i]), sh));
+  }
+  for (int side = 0; side < 2; side++) {
+    const tsoR_Pattern *pt = side ? &r->dst : &r->src;
+    Z3_ast outs[TSO_RULE_MAX_OPS][16];
+    for (int k = 0; k < pt->nops; k++) {
+      const tsoR_Op *o = &pt->ops[k];
+      tsoO_Params p = o->p;
+      if (o->nout > 16 || tsoV_canon_params(o->op, o->nin, o->nout, ranks[side][k][0], &p)) {
+        z->failed = 1;
+        snprintf(z->msg, sizeof z->msg, "op %d (%s): parameters cannot be encoded", k, tsoO_info(o->op)->name);
+        return -1;
+      }
+      int words[32], nw = tsoV_encoded_words(o->op, words);
+      Z3_ast args[40];
+      for (int i = 0; i < nw; i++) args[i] = Z3_mk_int(c, p.raw[words[i]], z->I);
+      for (int i = 0; i < o->nin; i++) {
+        const tsoR_Ref *f = &o->in[i];
+        args[nw + i] = f->kind == TSO_REF_INPUT ? e->in[f->idx] : outs[f->idx][f->slot];
+      }
+      for (int sl = 0; sl < o->nout; sl++) {
+        Z3_func_decl d = tsoV_z3_func(z, o->op, &p, o->nin, o->nout, sl);
+        if (!d) return -1;
+        outs[k][sl] = Z3_mk_app(c, d, (unsigned)(nw + o->nin), args);
+        if (z->failed) return -1;
+      }
+    }
+    for (int i = 0; i < pt->nout; i++) {
+      const tsoR_Ref *f = &pt->out[i];
+      e->out[side][i] = f->kind == TSO_REF_INPUT ? e->in[f->idx] : outs[f->idx][f->slot];
+    }
+    /* Well-formedness facts: a rule only applies where both of its
+    ** patterns are well-formed, so what that implies of the shapes holds. */
+    for (int k = 0; k < pt->nops; k++) {
+      const tsoR_Op *o = &pt->ops[k];
+      Z3_ast in[TSO_RULE_MAX_OPIN];
+      for (int i = 0; i < o->nin; i++) {
+        const tsoR_Ref *f = &o->in[i];
+        in[i] = f->kind == TSO_REF_INPUT ? e->in[f->idx] : outs[f->idx][f->slot];
+      }
+      wf_facts(z, s, o, in, ranks[side][k]);
+    }
+  }
+  return z->failed ? -1 : 0;
+}
+
+/* Sets the time-out of s. */
+static void set_timeout(tsoV_Z3 *z, Z3_solver s, unsigned ms) {
+  Z3_params p = Z3_mk_params(z->c);
+  if (!p || z->failed) return;
+  Z3_params_inc_ref(z->c, p);
+  Z3_params_set_uint(z->c, p, Z3_mk_string_symbol(z->c, "timeout"), ms ? ms : 1);
+  Z3_solver_set_params(z->c, s, p);
+  Z3_params_dec_ref(z->c, p);
+}
+
+/* A Z3 context with the axioms asserted at the base level of its solver;
+** rules are checked in pushed scopes, so the quantifiers are internalized
+** once for a chunk of rules. */
+typedef struct Session {
+  tsoV_Z3 z;
+  Z3_solver s;
+  int open;
+} Session;
+
+static void session_close(Session *ss) {
+  if (!ss->open) return;
+  if (ss->s) Z3_solver_dec_ref(ss->z.c, ss->s);
+  tsoV_z3_close(&ss->z);
+  memset(ss, 0, sizeof *ss);
+}
+
+/* Opens a session with the axioms marked in use (NULL: all). 0 or -1
+** (note set). */
+static int session_open(Session *ss, const tsoV_Axioms *ax, int mbqi, double qi, const unsigned char *use,
+                        char *note, size_t n) {
+  char err[TSO_ERRMAX];
+  memset(ss, 0, sizeof *ss);
+  if (tsoV_z3_open(&ss->z, err)) {
+    snprintf(note, n, "%s", err);
+    return -1;
+  }
+  ss->open = 1;
+  ss->s = tsoV_z3_solver(&ss->z, 0, mbqi, qi);
+  if (ss->s) tsoV_z3_assert_axioms(&ss->z, ss->s, ax, -1, use);
+  /* One check of the axioms alone internalizes them, so that the first
+  ** rule's time-out is not spent on it (the answer does not matter). */
+  if (ss->s && !ss->z.failed) {
+    set_timeout(&ss->z, ss->s, 5000);
+    Z3_solver_check(ss->z.c, ss->s);
+  }
+  if (!ss->s || ss->z.failed) {
+    snprintf(note, n, "%s", ss->z.msg[0] ? ss->z.msg : "Z3 failure");
+    session_close(ss);
+    return -1;
+  }
+  return 0;
+}
+
+/* Checks rule r in the session: proven outputs into res->outputs; the
+** first output not proven into *failed_out (-1 if all were). Returns -1
+** on a Z3 error (res->note set; the session must then be closed). With
+** only >= 0, checks that output alone. */
+static int session_check(Session *ss, const tsoR_Rule *r, const int ranks[2][TSO_RULE_MAX_OPS][TSO_RULE_MAX_OPIN],
+                         unsigned timeout_ms, int only, tsoV_Result *res, int *failed_out, int keep_model) {
+  tsoV_Z3 *z = &ss->z;
+  Z3_solver s = ss->s;
+  double t0 = tsoV_now();
+  Enc e;
+  memset(&e, 0, sizeof e);
+  e.z = z;
+  *failed_out = -1;
+  Z3_solver_push(z->c, s);
+  if (z->failed || encode_rule(&e, s, r, ranks)) goto z3fail;
+  for (int i = 0; i < r->src.nout; i++) {
+    if (only >= 0 && i != only) continue;
+    double left = (double)timeout_ms - (tsoV_now() - t0) * 1000.0;
+    if (left < 1) {
+      *failed_out = i;
+      res->why = TSO_V_WHY_TIMEOUT;
+      snprintf(res->note, sizeof res->note, "output %d: time-out (%u ms)", i, timeout_ms);
+      break;
+    }
+    set_timeout(z, s, (unsigned)left);
+    Z3_solver_push(z->c, s);
+    Z3_solver_assert(z->c, s, Z3_mk_not(z->c, Z3_mk_eq(z->c, e.out[0][i], e.out[1][i])));
+    if (z->failed) goto z3fail;
+    Z3_lbool v = Z3_solver_check(z->c, s);
+    if (z->failed) goto z3fail;
+    if (v == Z3_L_FALSE) {
+      res->outputs++;
+      Z3_solver_pop(z->c, s, 1);
+      continue;
+    }
+    *failed_out = i;
+    if (v == Z3_L_TRUE) {
+      res->why = TSO_V_WHY_MODEL;
+      snprintf(res->note, sizeof res->note,
+               "output %d: not implied by the axioms: Z3 found a model of them where source != target (a "
+               "counter-model of the axioms, not a proof that the operators disagree)",
+               i);
+      if (keep_model) {
+        Z3_model m = Z3_solver_get_model(z->c, s);
+        if (m) {
+          Z3_model_inc_ref(z->c, m);
+          const char *txt = Z3_model_to_string(z->c, m);
+          if (txt) {
+            res->model = malloc(strlen(txt) + 1);
+            if (res->model) strcpy(res->model, txt);
+          }
+          Z3_model_dec_ref(z->c, m);
+        }
+      }
+    } else {
+      const char *why = Z3_solver_get_reason_unknown(z->c, s);
+      int to = why && (strstr(why, "timeout") || strstr(why, "canceled"));
+      if (!to && (tsoV_now() - t0) * 1000.0 >= (double)timeout_ms * 0.98) to = 1;
+      res->why = to ? TSO_V_WHY_TIMEOUT : TSO_V_WHY_INCOMPLETE;
+      snprintf(res->note, sizeof res->note, "output %d: unknown (%s)", i, to ? "time-out" : why ? why : "?");
+    }
+    Z3_solver_pop(z->c, s, 1);
+    break;
+  }
+  if (z->failed) goto z3fail;
+  Z3_solver_pop(z->c, s, 1);
+  return 0;
+z3fail:
+  res->why = TSO_V_WHY_ERROR;
+  snprintf(res->note, sizeof res->note, "%s", z->msg[0] ? z->msg : "Z3 failure");
+  return -1;
+}
+
+/* The Z3 part in a fresh context with only the axioms that can fire for
+** r's operators (a single rule, or the model search). */
+static int z3_check(const tsoV_Axioms *ax, const tsoR_Rule *r, const int ranks[2][TSO_RULE_MAX_OPS][TSO_RULE_MAX_OPIN],
+                    unsigned timeout_ms, int mbqi, double qi, int only, tsoV_Result *res, int *failed_out,
+                    int keep_model) {
+  Session ss;
+  uint64_t ops = 0;
+  *failed_out = -1;
+  for (int side = 0; side < 2; side++) {
+    const tsoR_Pattern *pt = side ? &r->dst : &r->src;
+    for (int k = 0; k < pt->nops; k++) ops |= pt->ops[k].op < 64 ? (uint64_t)1 << pt->ops[k].op : 0;
+  }
+  unsigned char *use = malloc((size_t)ax->n + 1);
+  if (!use) {
+    snprintf(res->note, sizeof res->note, "out of memory");
+    res->why = TSO_V_WHY_ERROR;
+    return -1;
+  }
+  tsoV_relevant_axioms(ax, ops, use);
+  int rc = session_open(&ss, ax, mbqi, qi, use, res->note, sizeof res->note);
+  free(use);
+  if (rc) {
+    res->why = TSO_V_WHY_ERROR;
+    return -1;
+  }
+  rc = session_check(&ss, r, ranks, timeout_ms, only, res, failed_out, keep_model);
+  session_close(&ss);
+  return rc;
+}
+
+/* Proves r; with a session (ss non-NULL and open) the Z3 part runs in
+** it, else in a fresh context. A session broken by a Z3 error is closed. */
+static void prove_rule(const tsoV_Axioms *ax, const tsoR_Rule *r, const tsoV_Options *o, Session *ss,
+                       tsoV_Result *res) {
+  char err[TSO_ERRMAX];
+  double t0 = tsoV_now();
+  memset(res, 0, sizeof *res);
+  res->status = TSO_RULE_UNKNOWN;
+  if (tsoR_check(r, err)) {
+    res->why = TSO_V_WHY_INVALID;
+    snprintf(res->note, sizeof res->note, "malformed rule: %s", err);
+    goto out;
+  }
+  tsoO_Shape sh[TSO_RULE_MAX_IN];
+  int ranks[2][TSO_RULE_MAX_OPS][TSO_RULE_MAX_OPIN];
+  if (tsoV_find_shapes(r, o->seed, 0, sh) || op_ranks(r, sh, ranks)) {
+    res->why = TSO_V_WHY_ILLFORMED;
+    snprintf(res->note, sizeof res->note, "no shapes found where both sides are well-formed");
+    goto out;
+  }
+  /* The independent float check first: a rule it refutes is false, and
+  ** Z3 would only spend its time-out on it. */
+  int nsets = 0;
+  char note[sizeof res->note];
+  tso_status fst = tsoV_float_check(r, o->seed, o->float_shapes, &nsets, note, sizeof note);
+  if (fst == TSO_ERR_MISMATCH) {
+    res->status = TSO_RULE_REFUTED;
+    res->why = TSO_V_WHY_EVAL;
+    snprintf(res->note, sizeof res->note, "%s", note);
+    goto out;
+  }
+  int failed = -1, zr;
+  double tz = tsoV_now();
+  if (ss && ss->open) {
+    zr = session_check(ss, r, ranks, o->timeout_ms, -1, res, &failed, o->keep_models);
+    if (zr) session_close(ss);
+  } else {
+    zr = z3_check(ax, r, ranks, o->timeout_ms, 0, o->qi_threshold, -1, res, &failed, o->keep_models);
+  }
+  res->ms = (tsoV_now() - tz) * 1000.0;
+  if (zr) goto out; /* Z3 error: unknown, never proven */
+  if (failed < 0) {
+    if (fst == TSO_OK) {
+      res->status = TSO_RULE_PROVEN;
+      res->why = TSO_V_WHY_PROVEN;
+      snprintf(res->note, sizeof res->note, "proven (%d outputs), float check on %d shape sets", res->outputs,
+               nsets);
+    } else {
+      res->status = TSO_RULE_UNKNOWN;
+      res->why = TSO_V_WHY_FLOAT;
+      snprintf(res->note, sizeof res->note, "proven, but the float check could not run: %.270s", note);
+    }
+    goto out;
+  }
+  /* not proven: look for a counterexample on more shapes (broadcasting
+  ** and odd sizes hide in the corners) */
+  if (tsoV_float_check(r, o->seed + 1, 4 * o->float_shapes + 4, &nsets, note, sizeof note) == TSO_ERR_MISMATCH) {
+    res->status = TSO_RULE_REFUTED;
+    res->why = TSO_V_WHY_EVAL;
+    snprintf(res->note, sizeof res->note, "%s", note);
+    goto out;
+  }
+  if (r->nin == 0) {
+    /* A closed rule states a numeric fact about constants (ones @ ones =
+    ** 4 * ones ...): the axioms are about operators, not values, and the
+    ** optimizer folds constant subgraphs anyway. Reported, not shipped. */
+    res->why = TSO_V_WHY_CONSTANT;
+    snprintf(res->note, sizeof res->note,
+             "no inputs: equal in float on %d evaluations, but a fact about constant values, not implied by the axioms "
+             "(constant folding covers it)",
+             nsets);
+    goto out;
+  }
+  if (o->refute_ms && res->why != TSO_V_WHY_MODEL) {
+    tsoV_Result m;
+    int f2 = -1;
+    memset(&m, 0, sizeof m);
+    if (!z3_check(ax, r, ranks, o->refute_ms, 1, 0, failed, &m, &f2, o->keep_models) && m.why == TSO_V_WHY_MODEL) {
+      free(res->model);
+      *res = (tsoV_Result){.outputs = res->outputs, .ms = res->ms, .model = m.model};
+      res->why = TSO_V_WHY_MODEL;
+      snprintf(res->note, sizeof res->note, "%s", m.note);
+    } else {
+      free(m.model);
+    }
+  }
+  res->status = res->why == TSO_V_WHY_MODEL ? TSO_RULE_REFUTED : TSO_RULE_UNKNOWN;
+out:
+  res->total_ms = (tsoV_now() - t0) * 1000.0;
+}
+
+tso_status tsoV_prove_rule(const tsoV_Axioms *ax, const tsoR_Rule *r, const tsoV_Options *o, tsoV_Result *res) {
+  prove_rule(ax, r, o, NULL, res);
+  return TSO_OK;
+}
+
+/* ---- many rules, many threads ------------------------------------------ */
+
+typedef struct Pool {
+  const tsoV_Axioms *ax;
+  const tsoR_Set *in;
+  const tsoV_Options *o;
+  tsoV_Result *res;
+  atomic_size_t next;
+  pthread_mutex_t mu;
+  tsoV_Counts *c;
+  double t0, last;
+  int tty;
+} Pool;
+
+static void progress(Pool *p, int final) {
+  const tsoV_Counts *c = p->c;
+  double now = tsoV_now();
+  if (p->o->quiet) return;
+  if (!final && now - p->last < (p->tty ? 0.2 : 10.0)) return;
+  p->last = now;
+  fprintf(stderr, "%staso-verify: %llu/%llu rules: %llu proven, %llu refuted, %llu unknown [%.1f s]%s",
+          p->tty ? "\r" : "", (unsigned long long)c->done, (unsigned long long)c->total,
+          (unsigned long long)c->proven, (unsigned long long)c->refuted, (unsigned long long)c->unknown,
+          now - p->t0, p->tty && !final ? "" : "\n");
+  fflush(stderr);
+}
+
+/* Rules are proven in chunks of consecutive rules, each chunk in a fresh
+** session: whichever thread takes a chunk, its rules meet the same Z3
+** history, so the results do not depend on --jobs. */
+#define CHUNK 32
+
+static void *worker(void *arg) {
+  Pool *p = arg;
+  for (;;) {
+    size_t c0 = atomic_fetch_add(&p->next, 1) * CHUNK;
+    if (c0 >= p->in->n) break;
+    Session ss;
+    char note[TSO_ERRMAX];
+    memset(&ss, 0, sizeof ss);
+    for (size_t i = c0; i < c0 + CHUNK && i < p->in->n; i++) {
+      /* a session closed by a Z3 error is reopened for the next rule */
+      if (!ss.open) session_open(&ss, p->ax, 0, p->o->qi_threshold, NULL, note, sizeof note);
+      prove_rule(p->ax, &p->in->r[i], p->o, ss.open ? &ss : NULL, &p->res[i]);
+      pthread_mutex_lock(&p->mu);
+      tsoV_Counts *c = p->c;
+      c->done++;
+      switch (p->res[i].status) {
+      case TSO_RULE_PROVEN: c->proven++; break;
+      case TSO_RULE_REFUTED: c->refuted++; break;
+      default: c->unknown++; break;
+      }
+      if (p->res[i].why == TSO_V_WHY_FLOAT) c->float_fail++;
+      if (p->res[i].why == TSO_V_WHY_ILLFORMED) c->illformed++;
+      if (p->res[i].why == TSO_V_WHY_CONSTANT) c->constant++;
+      progress(p, 0);
+      pthread_mutex_unlock(&p->mu);
+    }
+    session_close(&ss);
+  }
+  return NULL;
+}
+
+tso_status tsoV_prove_set(const tsoV_Axioms *ax, const tsoR_Set *in, const tsoV_Options *o, tsoV_Result *res,
+                          tsoV_Counts *c, char *err) {
+  Pool p;
+  memset(&p, 0, sizeof p);
+  memset(c, 0, sizeof *c);
+  c->total = in->n;
+  p.ax = ax, p.in = in, p.o = o, p.res = res, p.c = c;
+  atomic_init(&p.next, 0);
+  p.t0 = p.last = tsoV_now();
+  p.tty = isatty(2);
+  if (pthread_mutex_init(&p.mu, NULL)) return tsoO_fail(err, TSO_ERR_NOMEM, "cannot make a mutex");
+  int jobs = o->jobs > 0 ? o->jobs : tsoV_ncores();
+  size_t chunks = (in->n + CHUNK - 1) / CHUNK;
+  if ((size_t)jobs > chunks) jobs = chunks ? (int)chunks : 1;
+  pthread_t th[256];
+  int started = 0;
+  for (int j = 1; j < jobs && j < 256; j++) {
+    if (pthread_create(&th[started], NULL, worker, &p)) break;
+    started++;
+  }
+  worker(&p);
+  for (int j = 0; j < started; j++) pthread_join(th[j], NULL);
+  progress(&p, 1);
+  pthread_mutex_destroy(&p.mu);
+  return TSO_OK;
+}
