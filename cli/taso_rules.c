@@ -127,8 +127,9 @@ static const char *const gen_counts[8] = {"graphs enumerated",    "distinct fing
                                           "graphs sharing a print", "candidate pairs",
                                           "distinct up to renaming", "without common subgraph",
                                           "not trivially implied",  "rules written"};
-static const char *const verify_counts[8] = {"rules read", "proven", "refuted", "unknown (time-out)",
-                                             "rules written", "axioms", NULL, NULL};
+static const char *const verify_counts[8] = {"candidates read", "proven (written)", "refuted", "unknown",
+                                             "proven, failed float check", "unknown: ill-formed", "unknown: constants only",
+                                             "axioms"};
 
 static int cmd_stats(const char *path) {
   static const char *const status_names[] = {"candidate", "proven", "refuted", "unknown"};
