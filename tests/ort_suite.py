@@ -117,7 +117,9 @@ def main():
             continue
         if os.path.exists(out):
             os.unlink(out)
-        p = subprocess.run([a.taso_opt, "--quiet", "--seed", "1", path, out], capture_output=True, text=True)
+        # analytic costs: deterministic and fast (measured costs are for opt_bench.sh)
+        p = subprocess.run([a.taso_opt, "--quiet", "--seed", "1", "--backend", "analytic", "--cost-db",
+                            os.path.join(a.work, "costs.sqlite"), path, out], capture_output=True, text=True)
         if p.returncode != 0:
             counts["failed"] += 1
             failed.append(f"{name}: taso-opt exit {p.returncode}: {p.stderr.strip()}")
