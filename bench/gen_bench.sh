@@ -44,7 +44,7 @@ for n in $SIZES; do
   read -r wall user sys rss <"$OUT/time$n"
   counts=$(grep -E '^\s+\[[0-7]\]' "$log" | awk '{print $NF}' | tr '\n' ' ')
   printf '%-4s %10s %10.2f %10.1f | %s\n' "$n" "$wall" "$(echo "$user + $sys" | bc)" "$(echo "$rss / 1024" | bc -l)" "$counts"
-  grep -E 'buckets|implied:|phases:|entries kept' "$log" | sed 's/^/       /'
+  grep -E '^  (buckets |graphs equal|pairs within|implied:|phases:)' "$log" | sed 's/^/     /'
 done
 if [ "$SHARDS" != 0 ]; then
   one=$OUT/one.bin
