@@ -101,14 +101,17 @@ static int grow_edges(tsoI_Graph *g, uint32_t extra) {
   return 1;
 }
 
-tsoI_Graph *tsoI_clone(const tsoI_Graph *g) {
+/* A graph with g's arrays copied; names and data still point into g. */
+static tsoI_Graph *copy_arrays(const tsoI_Graph *g) {
   tsoI_Graph *c = tsoI_new();
   if (!c) return NULL;
   if (!grow((void **)&c->t, &c->capt, g->nt, sizeof *c->t) ||
       !grow((void **)&c->n, &c->capn, g->nn, sizeof *c->n) || !grow_edges(c, g->ne) ||
       !grow((void **)&c->inputs, &c->capinputs, g->ninputs, sizeof *c->inputs) ||
-      !grow((void **)&c->outputs, &c->capoutputs, g->noutputs, sizeof *c->outputs))
-    goto oom;
+      !grow((void **)&c->outputs, &c->capoutputs, g->noutputs, sizeof *c->outputs)) {
+    tsoI_free(c);
+    return NULL;
+  }
   if (g->nt) memcpy(c->t, g->t, (size_t)g->nt * sizeof *c->t);
   if (g->nn) memcpy(c->n, g->n, (size_t)g->nn * sizeof *c->n);
   if (g->ne) memcpy(c->e, g->e, (size_t)g->ne * sizeof *c->e);
@@ -119,6 +122,19 @@ tsoI_Graph *tsoI_clone(const tsoI_Graph *g) {
   c->ne = g->ne;
   c->ninputs = g->ninputs;
   c->noutputs = g->noutputs;
+  return c;
+}
+
+tsoI_Graph *tsoI_clone_shallow(const tsoI_Graph *g) {
+  tsoI_Graph *c = copy_arrays(g);
+  if (!c) return NULL;
+  for (int32_t i = 0; i < c->nt; i++) c->t[i].flags &= ~TSO_T_OWNED; /* borrowed from g */
+  return c;
+}
+
+tsoI_Graph *tsoI_clone(const tsoI_Graph *g) {
+  tsoI_Graph *c = copy_arrays(g);
+  if (!c) return NULL;
   for (int32_t i = 0; i < c->nt; i++) {
     tsoI_Tensor *t = &c->t[i];
     if (!(t->name = tsoI_strdup(c, t->name))) goto oom;

@@ -87,6 +87,10 @@ tsoI_Graph *tsoI_new(void);
 void tsoI_free(tsoI_Graph *g);
 /* Deep copy; borrowed constant data stays borrowed. NULL on allocation failure. */
 tsoI_Graph *tsoI_clone(const tsoI_Graph *g);
+/* A copy of the arrays only: names and constant data stay g's (g must
+** outlive it, and it must not free or change them). For work graphs that
+** are rebuilt often. NULL on allocation failure. */
+tsoI_Graph *tsoI_clone_shallow(const tsoI_Graph *g);
 
 /* ---- builder ---- (all return an id >= 0 or -1 with g->err set) */
 int32_t tsoI_add_tensor(tsoI_Graph *g, const char *name, int dtype, const tsoO_Shape *shape);

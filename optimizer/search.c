@@ -634,39 +634,6 @@ static int32_t cand_add(S *s, int32_t parent, const tsoS_Match *m, double cost) 
   return s->ncand++;
 }
 
-/* A copy of g that shares g's names and constant data (g must outlive
-** it): the work graph of the search is rebuilt often, and copying the
-** weights each time would cost time and memory for nothing. */
-static tsoI_Graph *shallow_clone(const tsoI_Graph *g) {
-  tsoI_Graph *c = tsoI_new();
-  if (!c) return NULL;
-  c->capt = g->nt > 16 ? g->nt : 16;
-  c->capn = g->nn > 16 ? g->nn : 16;
-  c->cape = g->ne > 64 ? g->ne : 64;
-  c->capinputs = g->ninputs + 1;
-  c->capoutputs = g->noutputs + 1;
-  c->t = malloc((size_t)c->capt * sizeof *c->t);
-  c->n = malloc((size_t)c->capn * sizeof *c->n);
-  c->e = malloc((size_t)c->cape * sizeof *c->e);
-  c->inputs = malloc((size_t)c->capinputs * sizeof *c->inputs);
-  c->outputs = malloc((size_t)c->capoutputs * sizeof *c->outputs);
-  if (!c->t || !c->n || !c->e || !c->inputs || !c->outputs) {
-    tsoI_free(c);
-    return NULL;
-  }
-  if (g->nt) memcpy(c->t, g->t, (size_t)g->nt * sizeof *c->t);
-  if (g->nn) memcpy(c->n, g->n, (size_t)g->nn * sizeof *c->n);
-  if (g->ne) memcpy(c->e, g->e, (size_t)g->ne * sizeof *c->e);
-  if (g->ninputs) memcpy(c->inputs, g->inputs, (size_t)g->ninputs * sizeof *c->inputs);
-  if (g->noutputs) memcpy(c->outputs, g->outputs, (size_t)g->noutputs * sizeof *c->outputs);
-  c->nt = g->nt;
-  c->nn = g->nn;
-  c->ne = g->ne;
-  c->ninputs = g->ninputs;
-  c->noutputs = g->noutputs;
-  for (int32_t i = 0; i < c->nt; i++) c->t[i].flags &= ~TSO_T_OWNED; /* borrowed from g */
-  return c;
-}
 
 /* Applies candidate id's own rewrite on the work graph (its parent's). */
 static tso_status step(S *s, int32_t id) {
@@ -688,7 +655,7 @@ static tso_status materialize(S *s, int32_t id) {
     return TSO_OK;
   }
   tsoI_free(s->w.g);
-  s->w.g = shallow_clone(s->root);
+  s->w.g = tsoI_clone_shallow(s->root);
   s->w.cand = -1;
   if (!s->w.g) return tsoO_fail(s->err, TSO_ERR_NOMEM, "out of memory");
   if ((st = work_init(&s->w, &s->c, s->err)) != TSO_OK) return st;
@@ -886,7 +853,7 @@ tso_status tsoS_search(tsoI_Graph *g, const tsoR_Set *rules, const tsoS_Options 
   }
   for (uint32_t r = 0; r < rules->n; r++) s.trivial[r] = (unsigned char)hash_trivial(&rules->r[r]);
   /* the input's own operators are measured with the full settings */
-  s.w.g = shallow_clone(g);
+  s.w.g = tsoI_clone_shallow(g);
   if (!s.w.g) {
     st = tsoO_fail(err, TSO_ERR_NOMEM, "out of memory");
     goto done;
