@@ -474,28 +474,64 @@ static uint64_t type_hash(const tsoI_Tensor *t) {
   return h;
 }
 
-uint64_t tsoI_hash(tsoI_Graph *g) {
-  /* Bottom-up: a leaf hashes its role (input position, or constant
-  ** content), a node hashes its operator, parameters and input hashes
-  ** (sorted for commutative operators), an output hashes (node, slot). The
-  ** graph hash covers the outputs in order plus the sorted multiset of
-  ** live node hashes, so that shared and duplicated computations differ. */
-  uint64_t *th = calloc((size_t)g->nt + 1, sizeof *th);
-  uint64_t *nh = calloc((size_t)g->nn + 1, sizeof *nh);
-  int32_t *order = malloc(((size_t)g->nn + 1) * sizeof *order);
-  uint64_t h = 0;
-  if (!th || !nh || !order) goto done;
-  for (int32_t i = 0; i < g->ninputs; i++) th[g->inputs[i]] = mix(0x1A5A, (uint64_t)i);
+int tsoI_hasher_init(tsoI_Hasher *hs, const tsoI_Graph *g) {
+  memset(hs, 0, sizeof *hs);
+  hs->nleaf = g->nt;
+  hs->leaf = calloc((size_t)g->nt + 1, sizeof *hs->leaf);
+  if (!hs->leaf) return -1;
+  /* a leaf hashes its role: input position, or constant content; and its type */
+  for (int32_t i = 0; i < g->ninputs; i++) hs->leaf[g->inputs[i]] = mix(0x1A5A, (uint64_t)i);
   for (int32_t i = 0; i < g->nt; i++) {
     const tsoI_Tensor *t = &g->t[i];
     if (t->producer < 0 && (t->flags & TSO_T_CONST) && !(t->flags & TSO_T_INPUT))
-      th[i] = mix(0xC0C0, t->data ? XXH3_64bits(t->data, t->nbytes) : 0);
-    if (t->producer < 0) th[i] = mix(th[i], type_hash(t));
+      hs->leaf[i] = mix(0xC0C0, t->data ? XXH3_64bits(t->data, t->nbytes) : 0);
+    if (t->producer < 0) hs->leaf[i] = mix(hs->leaf[i], type_hash(t));
   }
-  int32_t cnt = tsoI_topo(g, order);
-  if (cnt < 0) goto done;
+  return 0;
+}
+
+void tsoI_hasher_free(tsoI_Hasher *hs) {
+  free(hs->leaf);
+  free(hs->th);
+  free(hs->nh);
+  free(hs->ms);
+  free(hs->reach);
+  free(hs->order);
+  memset(hs, 0, sizeof *hs);
+}
+
+uint64_t tsoI_hasher_hash(tsoI_Hasher *hs, tsoI_Graph *g) {
+  /* Bottom-up: leaves as computed at init, a node hashes its operator,
+  ** parameters and input hashes (sorted for commutative operators), an
+  ** output hashes (node, slot). The graph hash covers the outputs in order
+  ** plus the sorted multiset of the hashes of the nodes the outputs depend
+  ** on, so that shared and duplicated computations differ while
+  ** unreachable nodes do not count. */
+  if ((size_t)g->nt + 1 > hs->capt) {
+    size_t nc = 2 * ((size_t)g->nt + 1);
+    uint64_t *th = realloc(hs->th, nc * sizeof *th);
+    if (th) hs->th = th;
+    unsigned char *r = realloc(hs->reach, nc);
+    if (r) hs->reach = r;
+    if (!th || !r) return 0;
+    hs->capt = nc;
+  }
+  if ((size_t)g->nn + 1 > hs->capn) {
+    size_t nc = 2 * ((size_t)g->nn + 1);
+    uint64_t *nh = realloc(hs->nh, nc * sizeof *nh), *ms = nh ? realloc(hs->ms, nc * sizeof *ms) : NULL;
+    if (nh) hs->nh = nh;
+    if (ms) hs->ms = ms;
+    int32_t *o = ms ? realloc(hs->order, nc * sizeof *o) : NULL;
+    if (o) hs->order = o;
+    if (!nh || !ms || !o) return 0;
+    hs->capn = nc;
+  }
+  uint64_t *th = hs->th, *nh = hs->nh;
+  for (int32_t i = 0; i < g->nt; i++) th[i] = i < hs->nleaf && g->t[i].producer < 0 ? hs->leaf[i] : 0;
+  int32_t cnt = tsoI_topo(g, hs->order);
+  if (cnt < 0) return 0;
   for (int32_t k = 0; k < cnt; k++) {
-    const tsoI_Node *nd = &g->n[order[k]];
+    const tsoI_Node *nd = &g->n[hs->order[k]];
     const tsoO_Info *oi = tsoO_info(nd->op);
     uint64_t ins[64];
     int nin = nd->nin < 64 ? nd->nin : 64;
@@ -511,38 +547,33 @@ uint64_t tsoI_hash(tsoI_Graph *g) {
     v = mix(v, ((uint64_t)nd->nin << 16) | nd->nout);
     if (nd->op == TSO_OP_OPAQUE) v = mix(v, (uint64_t)(int64_t)nd->origin); /* opaque: identity is the source node */
     for (int i = 0; i < nin; i++) v = mix(v, ins[i]);
-    nh[order[k]] = v;
+    nh[hs->order[k]] = v;
     for (int i = 0; i < nd->nout; i++) th[TSO_OUT(g, nd, i)] = mix(v, (uint64_t)i + 1);
   }
   /* only nodes an output depends on count: walk back from the outputs */
-  uint64_t *ms = malloc(((size_t)cnt + 1) * sizeof *ms);
-  unsigned char *reach = calloc((size_t)g->nt + 1, 1);
-  if (!ms || !reach) {
-    free(ms);
-    free(reach);
-    goto done;
-  }
-  for (int32_t i = 0; i < g->noutputs; i++) reach[g->outputs[i]] = 1;
+  memset(hs->reach, 0, (size_t)g->nt + 1);
+  for (int32_t i = 0; i < g->noutputs; i++) hs->reach[g->outputs[i]] = 1;
   int32_t nms = 0;
   for (int32_t k = cnt - 1; k >= 0; k--) {
-    const tsoI_Node *nd = &g->n[order[k]];
+    const tsoI_Node *nd = &g->n[hs->order[k]];
     int used = 0;
-    for (int i = 0; i < nd->nout && !used; i++) used = reach[TSO_OUT(g, nd, i)];
+    for (int i = 0; i < nd->nout && !used; i++) used = hs->reach[TSO_OUT(g, nd, i)];
     if (!used) continue;
-    ms[nms++] = nh[order[k]];
+    hs->ms[nms++] = nh[hs->order[k]];
     for (int i = 0; i < nd->nin; i++)
-      if (TSO_IN(g, nd, i) >= 0) reach[TSO_IN(g, nd, i)] = 1;
+      if (TSO_IN(g, nd, i) >= 0) hs->reach[TSO_IN(g, nd, i)] = 1;
   }
-  qsort(ms, (size_t)nms, sizeof *ms, cmp_u64);
-  h = XXH3_64bits(ms, (size_t)nms * sizeof *ms);
-  free(ms);
-  free(reach);
+  qsort(hs->ms, (size_t)nms, sizeof *hs->ms, cmp_u64);
+  uint64_t h = XXH3_64bits(hs->ms, (size_t)nms * sizeof *hs->ms);
   for (int32_t i = 0; i < g->noutputs; i++) h = mix(h, th[g->outputs[i]]);
-  h = mix(h, (uint64_t)g->noutputs);
-done:
-  free(th);
-  free(nh);
-  free(order);
+  return mix(h, (uint64_t)g->noutputs);
+}
+
+uint64_t tsoI_hash(tsoI_Graph *g) {
+  tsoI_Hasher hs;
+  if (tsoI_hasher_init(&hs, g) != 0) return 0;
+  uint64_t h = tsoI_hasher_hash(&hs, g);
+  tsoI_hasher_free(&hs);
   return h;
 }
 

@@ -124,6 +124,22 @@ tso_status tsoI_check(tsoI_Graph *g);
 ** were built (node order, tensor ids); inputs are told apart by their
 ** position in the input list, constants by content. */
 uint64_t tsoI_hash(tsoI_Graph *g);
+/* The same hash for many graphs that share one graph's leaves (the search
+** hashes thousands of rewrites of one input graph): the leaves' hashes,
+** weights' content included, are computed once at init; scratch space is
+** reused. Rewrites must not make new leaves. init returns 0, or -1 on
+** allocation failure; hash returns 0 on allocation failure. */
+typedef struct tsoI_Hasher {
+  uint64_t *leaf;               /* per tensor of the init graph (0: not a leaf) */
+  int32_t nleaf;
+  uint64_t *th, *nh, *ms;       /* scratch: tensor, node, multiset hashes */
+  unsigned char *reach;         /* scratch: tensors an output depends on */
+  int32_t *order;               /* scratch: topological order */
+  size_t capt, capn;            /* capacities of the scratch arrays */
+} tsoI_Hasher;
+int tsoI_hasher_init(tsoI_Hasher *hs, const tsoI_Graph *g);
+uint64_t tsoI_hasher_hash(tsoI_Hasher *hs, tsoI_Graph *g);
+void tsoI_hasher_free(tsoI_Hasher *hs);
 
 /* ---- transformations ---- */
 /* Marks nodes that no graph output depends on as dead; returns nodes

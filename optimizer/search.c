@@ -387,124 +387,6 @@ tso_status tsoS_graph_cost(tsoI_Graph *g, tsoC_Backend *be, tsoC_Db *db, double 
   return st;
 }
 
-/* ---- canonical hash with cached leaves ------------------------------------- */
-
-/* The same structural hash as tsoI_hash (graph.c), except that the hashes
-** of the leaves (inputs by position, constants by content and type) are
-** computed once for the input graph: hashing the weights' content for
-** every candidate would dominate the search. Rewrites never make leaves. */
-typedef struct Hasher {
-  uint64_t *leaf;         /* per tensor of the input graph (0: not a leaf) */
-  int32_t nleaf;
-  uint64_t *th, *nh, *ms; /* scratch */
-  unsigned char *reach;
-  int32_t *order;
-  size_t capt, capn;
-} Hasher;
-
-static uint64_t hmix(uint64_t h, uint64_t v) {
-  uint64_t b[2] = {h, v};
-  return XXH3_64bits(b, sizeof b);
-}
-
-static uint64_t htype(const tsoI_Tensor *t) {
-  uint64_t h = XXH3_64bits(&t->dtype, sizeof t->dtype);
-  h = hmix(h, (uint64_t)(int64_t)t->shape.rank);
-  for (int i = 0; i < t->shape.rank && i < TSO_MAX_RANK; i++) h = hmix(h, (uint64_t)t->shape.d[i]);
-  return h;
-}
-
-static int hasher_init(Hasher *hs, const tsoI_Graph *g) {
-  memset(hs, 0, sizeof *hs);
-  hs->nleaf = g->nt;
-  hs->leaf = calloc((size_t)g->nt + 1, sizeof *hs->leaf);
-  if (!hs->leaf) return -1;
-  for (int32_t i = 0; i < g->ninputs; i++) hs->leaf[g->inputs[i]] = hmix(0x1A5A, (uint64_t)i);
-  for (int32_t i = 0; i < g->nt; i++) {
-    const tsoI_Tensor *t = &g->t[i];
-    if (t->producer < 0 && (t->flags & TSO_T_CONST) && !(t->flags & TSO_T_INPUT))
-      hs->leaf[i] = hmix(0xC0C0, t->data ? XXH3_64bits(t->data, t->nbytes) : 0);
-    if (t->producer < 0) hs->leaf[i] = hmix(hs->leaf[i], htype(t));
-  }
-  return 0;
-}
-
-static void hasher_free(Hasher *hs) {
-  free(hs->leaf);
-  free(hs->th);
-  free(hs->nh);
-  free(hs->ms);
-  free(hs->reach);
-  free(hs->order);
-  memset(hs, 0, sizeof *hs);
-}
-
-static int cmp_u64(const void *a, const void *b) {
-  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-  return x < y ? -1 : x > y;
-}
-
-/* The canonical hash of g (0 on allocation failure). */
-static uint64_t graph_hash(Hasher *hs, tsoI_Graph *g) {
-  if ((size_t)g->nt + 1 > hs->capt) {
-    size_t nc = 2 * ((size_t)g->nt + 1);
-    uint64_t *th = realloc(hs->th, nc * sizeof *th);
-    if (th) hs->th = th;
-    unsigned char *r = realloc(hs->reach, nc);
-    if (r) hs->reach = r;
-    if (!th || !r) return 0;
-    hs->capt = nc;
-  }
-  if ((size_t)g->nn + 1 > hs->capn) {
-    size_t nc = 2 * ((size_t)g->nn + 1);
-    uint64_t *nh = realloc(hs->nh, nc * sizeof *nh), *ms = nh ? realloc(hs->ms, nc * sizeof *ms) : NULL;
-    if (nh) hs->nh = nh;
-    if (ms) hs->ms = ms;
-    int32_t *o = ms ? realloc(hs->order, nc * sizeof *o) : NULL;
-    if (o) hs->order = o;
-    if (!nh || !ms || !o) return 0;
-    hs->capn = nc;
-  }
-  uint64_t *th = hs->th, *nh = hs->nh;
-  for (int32_t i = 0; i < g->nt; i++) th[i] = i < hs->nleaf && g->t[i].producer < 0 ? hs->leaf[i] : 0;
-  int32_t cnt = tsoI_topo(g, hs->order);
-  if (cnt < 0) return 0;
-  for (int32_t k = 0; k < cnt; k++) {
-    const tsoI_Node *nd = &g->n[hs->order[k]];
-    const tsoO_Info *oi = tsoO_info(nd->op);
-    uint64_t ins[64];
-    int nin = nd->nin < 64 ? nd->nin : 64;
-    for (int i = 0; i < nin; i++) {
-      int32_t t = TSO_IN(g, nd, i);
-      ins[i] = t >= 0 ? th[t] : 0x0ABC;
-    }
-    if (oi && (oi->flags & TSO_OPF_COMMUTATIVE) && nin >= 2 && !nd->p.axis.legacy) qsort(ins, 2, sizeof ins[0], cmp_u64);
-    uint64_t v = XXH3_64bits(&nd->p, sizeof nd->p);
-    v = hmix(v, nd->op);
-    v = hmix(v, ((uint64_t)nd->nin << 16) | nd->nout);
-    if (nd->op == TSO_OP_OPAQUE) v = hmix(v, (uint64_t)(int64_t)nd->origin);
-    for (int i = 0; i < nin; i++) v = hmix(v, ins[i]);
-    nh[hs->order[k]] = v;
-    for (int i = 0; i < nd->nout; i++) th[TSO_OUT(g, nd, i)] = hmix(v, (uint64_t)i + 1);
-  }
-  memset(hs->reach, 0, (size_t)g->nt + 1);
-  for (int32_t i = 0; i < g->noutputs; i++) hs->reach[g->outputs[i]] = 1;
-  int32_t nms = 0;
-  for (int32_t k = cnt - 1; k >= 0; k--) {
-    const tsoI_Node *nd = &g->n[hs->order[k]];
-    int used = 0;
-    for (int i = 0; i < nd->nout && !used; i++) used = hs->reach[TSO_OUT(g, nd, i)];
-    if (!used) continue;
-    hs->ms[nms++] = nh[hs->order[k]];
-    for (int i = 0; i < nd->nin; i++)
-      if (TSO_IN(g, nd, i) >= 0) hs->reach[TSO_IN(g, nd, i)] = 1;
-  }
-  qsort(hs->ms, (size_t)nms, sizeof *hs->ms, cmp_u64);
-  uint64_t h = XXH3_64bits(hs->ms, (size_t)nms * sizeof *hs->ms);
-  for (int32_t i = 0; i < g->noutputs; i++) h = hmix(h, th[g->outputs[i]]);
-  return hmix(h, (uint64_t)g->noutputs);
-}
-
 /* ---- candidates ------------------------------------------------------------ */
 
 typedef struct Cand {
@@ -546,7 +428,7 @@ typedef struct S {
   unsigned char *valid;   /* per rule to validate: 0 not yet, 1 passed, 2 failed */
   unsigned char *trivial; /* per rule: only swaps commutative operands (see hash_trivial) */
   tso_status st;          /* first failure inside a callback */
-  Hasher hs;              /* canonical hashes */
+  tsoI_Hasher hs;         /* canonical hashes, leaves computed once */
   char *err;
 } S;
 
@@ -731,7 +613,7 @@ static int on_match(void *ud, const tsoS_Match *m) {
   }
   if (st != TSO_OK) return 0; /* not applicable after all */
   s->res->generated++;
-  uint64_t h = graph_hash(&s->hs, g);
+  uint64_t h = tsoI_hasher_hash(&s->hs, g);
   int dup = h ? seen_add(s, h) : -1;
   if (dup != 0) {
     tsoS_undo(g, &s->j);
@@ -872,7 +754,7 @@ tso_status tsoS_search(tsoI_Graph *g, const tsoR_Set *rules, const tsoS_Options 
   int32_t root = cand_add(&s, -1, NULL, c0), bestid = root;
   s.w.cand = root;
   res->cost_before = c0;
-  if (root < 0 || heap_push(&s, root) || hasher_init(&s.hs, g) || seen_add(&s, graph_hash(&s.hs, s.w.g)) < 0) {
+  if (root < 0 || heap_push(&s, root) || tsoI_hasher_init(&s.hs, g) || seen_add(&s, tsoI_hasher_hash(&s.hs, s.w.g)) < 0) {
     st = tsoO_fail(err, TSO_ERR_NOMEM, "out of memory");
     goto done;
   }
@@ -936,7 +818,7 @@ done:
   free(s.kids);
   free(s.valid);
   free(s.trivial);
-  hasher_free(&s.hs);
+  tsoI_hasher_free(&s.hs);
   tsoS_journal_free(&s.j);
   tsoS_index_free(&s.ix);
   coster_free(&s.c);
