@@ -170,7 +170,7 @@ static void fmt_params(Sb *s, const tsoR_Op *o) {
       for (int i = 0; i < n; i++) covered |= 1u << (f->w + i);
       break;
     default: /* F_PARTS */
-      if (w[f->cw] != 0 || w[f->w] == 0) break;
+      if (w[f->cw] != 0 || w[f->w] < 1) break; /* others print as raw words */
       show = 1;
       covered |= 1u << f->cw | 1u << f->w;
       break;

@@ -547,6 +547,17 @@ static void test_text(void) {
       failures++;
     }
   }
+  /* a split whose part count is not positive prints as raw words, and reads back */
+  {
+    tsoR_Rule u;
+    rule_init(&u, TSO_RULE_CANDIDATE, 1, (int[]){0}, (int[]){4});
+    tsoO_Params *p = op_add(&u.src, TSO_OP_SPLIT, 1, 1, (tsoR_Ref[]){RX(0)});
+    p->split.sizes[0] = -1;
+    out_add(&u.src, RO(0, 0));
+    out_add(&u.dst, RX(0));
+    EXPECT(tsoR_format(&u, buf, sizeof buf) == TSO_OK && !strstr(buf, "parts="));
+    EXPECT(tsoR_parse_text(buf, &q, err) == TSO_OK && !memcmp(&u, &q, sizeof u));
+  }
   /* a small buffer is refused, never overrun */
   rule_multi(&r);
   EXPECT(tsoR_format(&r, buf, 20) == TSO_ERR_LIMIT && strlen(buf) < 20);
