@@ -536,6 +536,9 @@ static tso_status finish_graph(Pipe *p, tsoI_Graph *g, tsoI_Graph **out, double 
   if (st == TSO_OK && (st = settle(h)) != TSO_OK) (void)tsoO_fail(p->err, st, "%s", h->err);
   p->rep->gemm_fused = k;
   if (st == TSO_OK && cost_ms && p->be) *cost_ms = cost_of(h, p->be, p->db);
+  if (st == TSO_OK && (k = tsoS_lower_layouts(h, p->err)) < 0) st = TSO_ERR_NOMEM;
+  p->rep->layouts_lowered = k > 0 ? k : 0;
+  if (st == TSO_OK && k > 0 && (st = settle(h)) != TSO_OK) (void)tsoO_fail(p->err, st, "%s", h->err);
   if (st == TSO_OK && (k = tsoS_prefold(h, p->err)) < 0) st = TSO_ERR_NOMEM;
   p->rep->prefolded = k > 0 ? k : 0;
   if (st == TSO_OK && (k = tsoS_lower(h, p->err)) < 0) st = strstr(p->err, "memory") ? TSO_ERR_NOMEM : TSO_ERR_UNSUPPORTED;
@@ -570,12 +573,13 @@ static tso_status prefix_graph(Pipe *p, tsoI_Graph *pre, const tsoR_Set *rules, 
 
 /* Records the steps of sr in the model and the report. */
 static tso_status keep_steps(tso_model *m, tso_opt_report *rep, const tsoR_Set *rules, const tsoS_Result *sr,
-                             const unsigned char *lifted) {
+                             const unsigned char *lifted, const tsoI_Graph *pre) {
   free(m->steps);
   free(m->steptext);
   m->steps = NULL;
   m->steptext = NULL;
   rep->nsteps = 0;
+  rep->layout_steps = 0;
   rep->steps = NULL;
   if (!sr || sr->nsteps == 0) return TSO_OK;
   enum { TEXT = 1024 };
@@ -584,6 +588,17 @@ static tso_status keep_steps(tso_model *m, tso_opt_report *rep, const tsoR_Set *
   if (!m->steps || !m->steptext) return TSO_ERR_NOMEM;
   for (int i = 0; i < sr->nsteps; i++) {
     char *t = m->steptext + (size_t)i * TEXT;
+    if (sr->steps[i].rule == TSO_S_LAYOUT) {
+      int32_t x = sr->steps[i].tensor;
+      const char *nm = pre && x >= 0 && x < pre->nt && pre->t[x].name[0] ? pre->t[x].name : "(new tensor)";
+      snprintf(t, TEXT, "layout: %s stored %s", nm, tsoL_name(sr->steps[i].layout));
+      m->steps[i].rule = -1;
+      m->steps[i].text = t;
+      m->steps[i].cost_before = sr->steps[i].cost_before;
+      m->steps[i].cost_after = sr->steps[i].cost_after;
+      rep->layout_steps++;
+      continue;
+    }
     if (tsoR_format(&rules->r[sr->steps[i].rule], t, TEXT - 40) != TSO_OK) snprintf(t, TEXT, "(rule %u)", sr->steps[i].rule);
     if (lifted && lifted[sr->steps[i].rule]) strcat(t, "  [bias-lifted variant]");
     m->steps[i].rule = (int)rules->r[sr->steps[i].rule].id;
@@ -614,7 +629,7 @@ tso_status tso_optimize(tso_model *m, const tso_opt_options *o, tso_opt_report *
   tso_model_stats_get(m, &ms);
   rep->nodes_before = ms.nodes;
   rep->seed = o->seed;
-  (void)keep_steps(m, rep, NULL, NULL, NULL);
+  (void)keep_steps(m, rep, NULL, NULL, NULL, NULL);
 
   Pipe p;
   memset(&p, 0, sizeof p);
@@ -720,6 +735,7 @@ tso_status tso_optimize(tso_model *m, const tso_opt_options *o, tso_opt_report *
   so.db = p.db;
   so.disabled = disabled;
   so.check_first = lifted;
+  so.no_layouts = o->no_layouts;
   tsoI_CompareResult cr;
   memset(&cr, 0, sizeof cr);
   int attempts = 0;
@@ -749,6 +765,7 @@ tso_status tso_optimize(tso_model *m, const tso_opt_options *o, tso_opt_report *
       rep->ops_estimated += sr.estimated;
       rep->search_seconds += sr.seconds;
       rep->search_stopped_by = sr.stopped_by;
+      rep->layout_moves += sr.layout_moves;
     } else if (!(best = tsoI_clone(pre))) {
       st = set_err(m->ctx, TSO_ERR_NOMEM, NULL);
       goto out;
@@ -773,6 +790,15 @@ tso_status tso_optimize(tso_model *m, const tso_opt_options *o, tso_opt_report *
       else hi = mid;
     }
     uint32_t bad = sr.steps[hi - 1].rule;
+    if (bad == TSO_S_LAYOUT) { /* layouts never change values: cannot happen, but never loop on it */
+      rep->fallback = 1;
+      (void)tsoO_fail(rep->fallback_note, TSO_OK, "rewrite %d of %d (a layout choice) breaks the check (%.40s); "
+                      "searching again without layouts", hi, sr.nsteps, cr.note);
+      warn(m, "numerical check failed after a layout choice: layouts disabled, search repeated");
+      so.no_layouts = 1;
+      attempts++;
+      continue;
+    }
     char txt[512];
     if (tsoR_format(&rules.r[bad], txt, sizeof txt) != TSO_OK) snprintf(txt, sizeof txt, "?");
     rep->fallback = 1;
@@ -818,7 +844,7 @@ tso_status tso_optimize(tso_model *m, const tso_opt_options *o, tso_opt_report *
   rep->max_rel_err = cr.max_rel;
   (void)tsoO_fail(rep->check_note, TSO_OK, "%s%s", cr.symbolic_set ? "symbolic dims set to 1; " : "", cr.note);
   if (!o->skip_check && !cr.ran) rep->outputs_unchecked = g->noutputs;
-  if (keep_steps(m, rep, &rules, &sr, lifted) != TSO_OK) {
+  if (keep_steps(m, rep, &rules, &sr, lifted, pre) != TSO_OK) {
     st = set_err(m->ctx, TSO_ERR_NOMEM, NULL);
     goto out;
   }

@@ -53,6 +53,7 @@ static void usage(FILE *f) {
           "  --backend NAME     cost backend: onednn (measured; the default when built with it)\n"
           "                     or analytic (a roofline estimate)\n"
           "  --no-fusion        skip the Conv+BatchNorm and MatMul+Add->Gemm passes\n"
+          "  --no-layouts       keep every tensor in the default layout (no layout search)\n"
           "  --report FILE      write the summary, with every rewrite, as JSON to FILE\n"
           "  --dot PREFIX       write the graph before and after as PREFIX.before.dot and\n"
           "                     PREFIX.after.dot (Graphviz)\n"
@@ -185,7 +186,7 @@ static int rule_uses(const tso_opt_report *r, RuleUse **out) {
     while (k < n && u[k].rule != s->rule) k++;
     if (k == n) {
       u[n].rule = s->rule;
-      u[n].text = s->text;
+      u[n].text = s->rule < 0 ? "layout: a tensor stored in another layout (the steps name each)" : s->text;
       n++;
     }
     u[k].count++;
@@ -227,13 +228,15 @@ static void write_json(FILE *f, const char *in, const char *out, const tso_opt_o
   fprintf(f, ",\"search\":{\"alpha\":%g,\"budget\":%d,\"time_limit\":%g,\"expanded\":%lld,\"generated\":%lld,"
              "\"kept\":%lld,\"pruned_alpha\":%lld,\"duplicates\":%lld,\"matches_found\":%lld,"
              "\"matches_refused\":%lld,\"ops_measured\":%lld,\"ops_estimated\":%lld,\"stopped_by\":\"%s\","
-             "\"seconds\":%.3f}",
+             "\"layout_moves\":%lld,\"seconds\":%.3f}",
           opt->alpha, opt->budget, opt->time_limit, (long long)rep->graphs_expanded, (long long)rep->graphs_generated,
           (long long)rep->graphs_kept, (long long)rep->graphs_pruned_alpha, (long long)rep->graphs_duplicates,
           (long long)rep->matches_found, (long long)rep->matches_refused, (long long)rep->ops_measured,
-          (long long)rep->ops_estimated, stop_name(rep->search_stopped_by), rep->search_seconds);
-  fprintf(f, ",\"passes\":{\"bn_folded\":%d,\"gemm_fused\":%d,\"prefolded\":%d,\"lowered\":%d}", rep->bn_folded,
-          rep->gemm_fused, rep->prefolded, rep->lowered);
+          (long long)rep->ops_estimated, stop_name(rep->search_stopped_by), (long long)rep->layout_moves,
+          rep->search_seconds);
+  fprintf(f, ",\"passes\":{\"bn_folded\":%d,\"gemm_fused\":%d,\"prefolded\":%d,\"lowered\":%d,"
+             "\"layout_steps\":%d,\"layouts_lowered\":%d}",
+          rep->bn_folded, rep->gemm_fused, rep->prefolded, rep->lowered, rep->layout_steps, rep->layouts_lowered);
   RuleUse *u = NULL;
   int nu = rule_uses(rep, &u);
   fprintf(f, ",\"rewrites\":[");
@@ -245,9 +248,15 @@ static void write_json(FILE *f, const char *in, const char *out, const tso_opt_o
   }
   free(u);
   fprintf(f, "],\"steps\":[");
-  for (int i = 0; i < rep->nsteps; i++)
-    fprintf(f, "%s{\"rule\":%d,\"cost_before_ms\":%.9g,\"cost_after_ms\":%.9g}", i ? "," : "", rep->steps[i].rule,
+  for (int i = 0; i < rep->nsteps; i++) {
+    fprintf(f, "%s{\"rule\":%d,\"cost_before_ms\":%.9g,\"cost_after_ms\":%.9g", i ? "," : "", rep->steps[i].rule,
             rep->steps[i].cost_before, rep->steps[i].cost_after);
+    if (rep->steps[i].rule < 0) {
+      fprintf(f, ",\"layout\":");
+      fjson_str(f, rep->steps[i].text ? rep->steps[i].text : "");
+    }
+    fputc('}', f);
+  }
   fprintf(f, "],\"fallback\":{\"used\":%s,\"culprit_rule\":%d,\"note\":", rep->fallback ? "true" : "false",
           rep->culprit_rule);
   fjson_str(f, rep->fallback_note);
@@ -292,6 +301,8 @@ int main(int argc, char **argv) {
       no_rules = 1;
     } else if (!strcmp(a, "--no-fusion")) {
       opt.no_fusion = 1;
+    } else if (!strcmp(a, "--no-layouts")) {
+      opt.no_layouts = 1;
     } else if (!strcmp(a, "--rules") || !strcmp(a, "--cost-db") || !strcmp(a, "--backend") ||
                !strcmp(a, "--report") || !strcmp(a, "--dot") || !strcmp(a, "--alpha") || !strcmp(a, "--budget") ||
                !strcmp(a, "--time-limit")) {
@@ -496,13 +507,16 @@ int main(int argc, char **argv) {
     printf("  rules      %s\n", rep.rules_note);
     if (rep.rules_loaded)
       printf("  search     %lld graphs expanded, %lld evaluated, %lld kept, %lld pruned by alpha %g, %lld duplicates;\n"
-             "             %lld matches (%lld refused by a check); stopped: %s; %.2f s\n",
+             "             %lld matches (%lld refused by a check), %lld layout choices; stopped: %s; %.2f s\n",
              (long long)rep.graphs_expanded, (long long)rep.graphs_generated, (long long)rep.graphs_kept,
              (long long)rep.graphs_pruned_alpha, opt.alpha, (long long)rep.graphs_duplicates,
-             (long long)rep.matches_found, (long long)rep.matches_refused, stop_name(rep.search_stopped_by),
-             rep.search_seconds);
+             (long long)rep.matches_found, (long long)rep.matches_refused, (long long)rep.layout_moves,
+             stop_name(rep.search_stopped_by), rep.search_seconds);
     printf("  passes     %d Conv+BatchNorm folded, %d MatMul+Add -> Gemm, %d constant nodes pre-folded, %d lowered\n",
            rep.bn_folded, rep.gemm_fused, rep.prefolded, rep.lowered);
+    if (rep.layout_steps || rep.layouts_lowered)
+      printf("  layouts    %d tensor(s) stored in another layout; %d operand(s) lowered to Gemm transA/transB\n",
+             rep.layout_steps, rep.layouts_lowered);
     printf("  cost       %.4f ms -> %.4f ms predicted (%s)", rep.cost_before, rep.cost_after, rep.backend);
     if (rep.cost_before > 0) printf(", %+.1f%%", 100.0 * (rep.cost_after - rep.cost_before) / rep.cost_before);
     printf("\n");
@@ -510,11 +524,18 @@ int main(int argc, char **argv) {
     int nu = rule_uses(&rep, &u);
     printf("  rewrites   %d applied%s\n", rep.nsteps, nu ? ":" : "");
     for (int i = 0; i < nu; i++)
-      printf("             rule %d x%d, %.4f ms saved: %s\n", u[i].rule, u[i].count, u[i].saved, u[i].text);
+      if (u[i].rule < 0)
+        printf("             layouts x%d, %.4f ms saved: %s\n", u[i].count, u[i].saved, u[i].text);
+      else
+        printf("             rule %d x%d, %.4f ms saved: %s\n", u[i].rule, u[i].count, u[i].saved, u[i].text);
     free(u);
     for (int i = 0; i < rep.nsteps && i < 20; i++)
-      printf("             #%d rule %d: %.4f -> %.4f ms\n", i + 1, rep.steps[i].rule, rep.steps[i].cost_before,
-             rep.steps[i].cost_after);
+      if (rep.steps[i].rule < 0)
+        printf("             #%d %s: %.4f -> %.4f ms\n", i + 1, rep.steps[i].text, rep.steps[i].cost_before,
+               rep.steps[i].cost_after);
+      else
+        printf("             #%d rule %d: %.4f -> %.4f ms\n", i + 1, rep.steps[i].rule, rep.steps[i].cost_before,
+               rep.steps[i].cost_after);
     if (rep.nsteps > 20) printf("             ... (%d more; --report FILE lists every step)\n", rep.nsteps - 20);
     if (rep.fallback) printf("  fallback   %s\n", rep.fallback_note);
     if (opt.skip_check)

@@ -146,6 +146,12 @@ int tsoC_key_is_free(const tsoC_Key *k) {
     return default_layouts;
   case TSO_OP_IDENTITY:
     return k->nin == 1 && k->nout == 1 && k->in[0].layout == k->out[0].layout;
+  case TSO_OP_TRANSPOSE: { /* stored in the order of its input: a view */
+    int r = k->in[0].shape.rank, perm[TSO_MAX_RANK];
+    if (k->nin != 1 || k->nout != 1 || r < 0 || r > TSO_MAX_RANK) return 0;
+    for (int i = 0; i < r; i++) perm[i] = k->p.transpose.n > 0 ? k->p.transpose.perm[i] : r - 1 - i;
+    return tsoL_transpose_is_view(perm, r, k->in[0].layout, k->out[0].layout);
+  }
   default:
     return 0;
   }

@@ -527,7 +527,10 @@ uint64_t tsoI_hasher_hash(tsoI_Hasher *hs, tsoI_Graph *g) {
     hs->capn = nc;
   }
   uint64_t *th = hs->th, *nh = hs->nh;
-  for (int32_t i = 0; i < g->nt; i++) th[i] = i < hs->nleaf && g->t[i].producer < 0 ? hs->leaf[i] : 0;
+  for (int32_t i = 0; i < g->nt; i++) {
+    th[i] = i < hs->nleaf && g->t[i].producer < 0 ? hs->leaf[i] : 0;
+    if (g->t[i].producer < 0 && g->t[i].layout) th[i] = mix(th[i], 0x1A70u + (uint64_t)g->t[i].layout);
+  }
   int32_t cnt = tsoI_topo(g, hs->order);
   if (cnt < 0) return 0;
   for (int32_t k = 0; k < cnt; k++) {
@@ -548,7 +551,11 @@ uint64_t tsoI_hasher_hash(tsoI_Hasher *hs, tsoI_Graph *g) {
     if (nd->op == TSO_OP_OPAQUE) v = mix(v, (uint64_t)(int64_t)nd->origin); /* opaque: identity is the source node */
     for (int i = 0; i < nin; i++) v = mix(v, ins[i]);
     nh[hs->order[k]] = v;
-    for (int i = 0; i < nd->nout; i++) th[TSO_OUT(g, nd, i)] = mix(v, (uint64_t)i + 1);
+    for (int i = 0; i < nd->nout; i++) {
+      int32_t t = TSO_OUT(g, nd, i);
+      th[t] = mix(v, (uint64_t)i + 1);
+      if (g->t[t].layout) th[t] = mix(th[t], 0x1A70u + (uint64_t)g->t[t].layout); /* a stored layout is a different plan */
+    }
   }
   /* only nodes an output depends on count: walk back from the outputs */
   memset(hs->reach, 0, (size_t)g->nt + 1);

@@ -43,6 +43,9 @@ typedef struct tsoI_Tensor {
   tsoO_Shape shape;            /* rank -1 when unknown */
   int32_t dtype;               /* TSO_DT_* (ONNX values), 0 when unknown */
   uint32_t flags;              /* TSO_T_* */
+  int32_t layout;              /* TSO_LAYOUT_* (layouts/layouts.h) the search chose; 0 default.
+                                  Semantics never depend on it: values are always logical
+                                  (ONNX order); the lowering before export makes it explicit */
   int32_t producer;            /* node id, -1 for inputs and constants */
   int32_t slot;                /* output index at the producer */
   const char *name;            /* in the arena (never NULL, may be "") */

@@ -79,4 +79,33 @@ static inline int tsoL_strides(int layout, int rank, const int64_t *d, int64_t *
   return 0;
 }
 
+/* ---- what each operator supports (layouts.c) ---------------------------- */
+
+/* Bit of a layout in a mask. */
+#define TSO_LAYOUT_BIT(l) (1u << (l))
+
+/* The layouts operator `op` reads its input k (io 0) or writes its output k
+** (io 1) in, for a tensor of rank `rank` (`maxrank`: the largest rank
+** among the operator's inputs), as a mask of TSO_LAYOUT_BIT().
+** The default layout is always in it. A layout is declared only where the
+** lowering to standard ONNX expresses it without extra work:
+**   matmul (2-D) and gemm operands A and B: column-major (Gemm transA /
+**     transB); their output: default;
+**   transpose output: any (a transpose whose result is stored in the order
+**     of its input moves no data; the lowering removes it);
+**   conv2d activation input and output: NHWC, the same on both sides
+**     (mixed layouts have no fast implementation; ONNX's Conv is defined on
+**     NCHW tensors: the lowering keeps the standard NCHW Conv and the
+**     runtime chooses its own internal layout; the choice matters to the
+**     cost model and to executors that honour it);
+**   element-wise unary operators: any layout, the same on both sides.
+** Every other operand: default only. A tensor stored in a layout one of
+** its readers or its writer does not support costs a conversion there. */
+unsigned tsoL_supported(int op, int io, int k, int rank, int maxrank);
+
+/* 1 when a transpose with permutation perm[0..rank) of a tensor stored in
+** layout `from` gives a tensor stored in layout `to` without moving data
+** (the physical orders coincide). */
+int tsoL_transpose_is_view(const int *perm, int rank, int from, int to);
+
 #endif /* TSO_LAYOUTS_H */

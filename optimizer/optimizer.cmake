@@ -7,7 +7,7 @@
 # share/taso/rules.bin, then <exe dir>/../data/rules.bin, then this source
 # tree's data/rules.bin), and installs data/rules.bin when it exists.
 
-list(APPEND TASO_SOURCES optimizer/match.c optimizer/search.c optimizer/fuse.c optimizer/prefold.c optimizer/lift.c)
+list(APPEND TASO_SOURCES optimizer/match.c optimizer/search.c optimizer/fuse.c optimizer/prefold.c optimizer/lift.c optimizer/layouts.c)
 
 include(GNUInstallDirs)
 set_property(SOURCE ${CMAKE_SOURCE_DIR}/cli/taso_opt.c cli/taso_opt.c APPEND PROPERTY COMPILE_DEFINITIONS

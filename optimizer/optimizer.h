@@ -79,6 +79,10 @@ typedef struct tsoS_Match {
   int32_t bias[TSO_RULE_MAX_OPS];    /* conv source op k: the node's bias tensor (-1 none) */
 } tsoS_Match;
 
+/* A layout move, written as a match: rule is TSO_S_LAYOUT, in[0] the
+** tensor, in[1] the layout (TSO_LAYOUT_*) it is stored in afterwards. */
+#define TSO_S_LAYOUT 0xFFFFFFFFu
+
 /* Why matches were refused (counts, for the report). */
 typedef struct tsoS_MatchStats {
   uint64_t found;          /* structural matches */
@@ -147,12 +151,14 @@ typedef struct tsoS_Options {
   const unsigned char *disabled; /* per rule: 1 = never apply (NULL: all enabled) */
   const unsigned char *check_first; /* per rule: 1 = validate numerically on its first match (lifted rules) */
   double measure_budget_s;   /* measuring time allowed in the search; 0: half the time limit or 30 s */
+  int no_layouts;            /* 1: every tensor stays in the default layout (no layout moves) */
 } tsoS_Options;
 void tsoS_options_init(tsoS_Options *o);
 
 /* One rewrite on the path from the input graph to the best graph. */
 typedef struct tsoS_Step {
-  uint32_t rule;             /* rule index */
+  uint32_t rule;             /* rule index, or TSO_S_LAYOUT */
+  int32_t tensor, layout;    /* a layout move: the tensor and its new layout */
   double cost_before, cost_after; /* predicted cost of the graph before and after, ms */
 } tsoS_Step;
 
@@ -166,6 +172,7 @@ typedef struct tsoS_Result {
   int64_t measured;          /* operator instances measured during the search */
   int64_t estimated;         /* ... estimated by the analytic fallback */
   int64_t rules_refuted;     /* rules to validate that failed their numerical validation */
+  int64_t layout_moves;      /* layout moves evaluated (also counted in generated) */
   tsoS_MatchStats ms;        /* matches found and refused */
   double seconds;            /* search time */
   int stopped_by;            /* 0 queue empty, 1 budget, 2 time limit */
@@ -190,6 +197,13 @@ tso_status tsoS_replay(tsoI_Graph *g, const tsoR_Set *rules, const tsoS_Result *
 /* The predicted cost of a whole graph, as the search counts it (nodes
 ** computable from constants alone are free: they are pre-folded). */
 tso_status tsoS_graph_cost(tsoI_Graph *g, tsoC_Backend *be, tsoC_Db *db, double *ms, char *err);
+
+/* ---- layout lowering (layouts.c) --------------------------------------------- */
+/* Makes the layouts the search chose explicit in standard ONNX (Gemm
+** transA/transB, a 2-D MatMul becoming a Gemm, Transpose nodes) and
+** resets every tensor to the default layout. Returns the number of
+** operands rewritten, or -1 with err set on allocation failure. */
+int tsoS_lower_layouts(tsoI_Graph *g, char *err);
 
 /* ---- fusion passes (fuse.c) ------------------------------------------------ */
 

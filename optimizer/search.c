@@ -140,45 +140,43 @@ static void coster_free(Coster *c) {
   memset(c, 0, sizeof *c);
 }
 
+/* A layout variant the backend could not time (unsupported, or out of
+** measuring time) costs this much: the analytic model does not know how
+** slow an unusual layout can be, so such a variant is never chosen. */
+#define UNMEASURED_LAYOUT_MS 1e6
+
 /* Estimate by the analytic model (0 when even that fails). */
 static double fallback(Coster *c, const tsoC_Key *k) {
   double ms = 0.0;
+  for (int i = 0; i < k->nin; i++)
+    if (k->in[i].layout != TSO_LAYOUT_DEFAULT) return UNMEASURED_LAYOUT_MS;
+  for (int i = 0; i < k->nout; i++)
+    if (k->out[i].layout != TSO_LAYOUT_DEFAULT) return UNMEASURED_LAYOUT_MS;
   char e2[TSO_ERRMAX];
   if (c->fb->vt->estimate(c->fb, k, &ms, e2) != TSO_OK) ms = 0.0;
   c->estimated++;
   return ms;
 }
 
-/* The cost of live node `node` of g. isconst marks the tensors known
-** before run time. Returns 0 with *ms set, 1 when the key is queued for
+/* The cost of one key: 0 with *ms set, 1 when the key is queued for
 ** measurement (*sig receives its hash), -1 on allocation failure. */
-static int node_cost(Coster *c, const tsoI_Graph *g, const unsigned char *isconst, int32_t node, double *ms,
-                     uint64_t *sig, char *err) {
-  tsoC_Key k;
+static int key_cost(Coster *c, tsoC_Key *k, double *ms, uint64_t *sig, char *err) {
   tsoC_Sig s;
   char why[TSO_ERRMAX];
   *ms = 0.0;
-  if (tsoC_key_from_node(g, node, NULL, &k, why) != TSO_OK) return 0; /* opaque or unknown shapes: not costed */
-  const tsoI_Node *nd = &g->n[node];
-  for (int i = 0; i < k.nin && i < nd->nin; i++) {
-    int32_t t = TSO_IN(g, nd, i);
-    if (t >= 0 && isconst[t]) k.in[i].flags |= TSOC_T_CONST;
-  }
-  for (int i = 0; i < k.nout; i++)
-    if (isconst[TSO_OUT(g, nd, i)]) k.out[i].flags |= TSOC_T_CONST;
-  if (tsoC_key_is_free(&k)) return 0;
-  if (tsoC_key_sig(&k, &s) != TSO_OK) return 0;
+  if (tsoC_key_is_free(k)) return 0;
+  if (tsoC_key_sig(k, &s) != TSO_OK) return 0;
   if (memo_get(c, s.hash, ms)) return 0;
   double v = 0.0;
   if (c->be->vt->estimate) {
-    if (c->be->vt->estimate(c->be, &k, &v, why) != TSO_OK) v = 0.0;
+    if (c->be->vt->estimate(c->be, k, &v, why) != TSO_OK) v = 0.0;
   } else {
     tsoC_Entry e;
     int found = 0;
     if (c->db && tsoC_db_get(c->db, c->be, &s, &e, &found, why) == TSO_OK && found) {
       v = e.ms;
-    } else if (!c->be->vt->supports(c->be, &k, why)) {
-      v = fallback(c, &k);
+    } else if (!c->be->vt->supports(c->be, k, why)) {
+      v = fallback(c, k);
     } else {
       for (int i = 0; i < c->npend; i++)
         if (c->ph[i] == s.hash) {
@@ -195,7 +193,7 @@ static int node_cost(Coster *c, const tsoI_Graph *g, const unsigned char *iscons
         c->ph = ph;
         c->cappend = nc;
       }
-      c->pk[c->npend] = k;
+      c->pk[c->npend] = *k;
       c->ph[c->npend++] = s.hash;
       *sig = s.hash;
       return 1;
@@ -207,6 +205,75 @@ static int node_cost(Coster *c, const tsoI_Graph *g, const unsigned char *iscons
 oom:
   (void)tsoO_fail(err, TSO_ERR_NOMEM, "out of memory");
   return -1;
+}
+
+/* Most keys one node's cost is made of: the node and a conversion per
+** operand stored in a layout the operator does not support. */
+#define NODE_KEYS (1 + 2 * TSOC_MAX_IN)
+
+static int key_maxrank(const tsoC_Key *k) {
+  int r = 0;
+  for (int i = 0; i < k->nin; i++)
+    if (!(k->in[i].flags & TSOC_T_ABSENT) && k->in[i].shape.rank > r) r = k->in[i].shape.rank;
+  return r;
+}
+
+/* Sets the layouts of operand `i` of key k (io 0 input, 1 output) from
+** the tensor's stored layout `l`: kept where the operator supports it,
+** else the operand is in the default layout and conversion key *cv is
+** filled (returns 1; 0 when no conversion is needed). `want` is the
+** layout forced on the operand (-1: none). */
+static int operand_layout(const tsoC_Key *k0, tsoC_Tensor *x, int io, int i, int l, int want, tsoC_Key *cv) {
+  int use = want >= 0 ? want : l;
+  if (want < 0 && !(tsoL_supported(k0->op, io, i, x->shape.rank, key_maxrank(k0)) & TSO_LAYOUT_BIT(l)))
+    use = TSO_LAYOUT_DEFAULT;
+  x->layout = use;
+  if (use == l || (x->flags & TSOC_T_CONST)) return 0; /* constants are converted before run time */
+  if (io == 0) tsoC_key_conversion(cv, &x->shape, x->dtype, l, use);
+  else tsoC_key_conversion(cv, &x->shape, x->dtype, use, l);
+  return 1;
+}
+
+/* The cost of live node `node` of g: its own key in the layouts its
+** tensors are stored in, plus the conversions where it cannot use them.
+** isconst marks the tensors known before run time. Returns the number of
+** keys queued for measurement (their hashes in pend[], capacity
+** NODE_KEYS), *ms the known part; -1 on allocation failure. */
+static int node_cost(Coster *c, const tsoI_Graph *g, const unsigned char *isconst, int32_t node, double *ms,
+                     uint64_t *pend, char *err) {
+  tsoC_Key k, cv[NODE_KEYS];
+  char why[TSO_ERRMAX];
+  int ncv = 0, np = 0;
+  *ms = 0.0;
+  if (tsoC_key_from_node(g, node, NULL, &k, why) != TSO_OK) return 0; /* opaque or unknown shapes: not costed */
+  const tsoI_Node *nd = &g->n[node];
+  for (int i = 0; i < k.nin && i < nd->nin; i++) {
+    int32_t t = TSO_IN(g, nd, i);
+    if (t >= 0 && isconst[t]) k.in[i].flags |= TSOC_T_CONST;
+  }
+  for (int i = 0; i < k.nout; i++)
+    if (isconst[TSO_OUT(g, nd, i)]) k.out[i].flags |= TSOC_T_CONST;
+  /* an element-wise unary operator, and a conv's activation input, work in
+  ** the output's layout */
+  const tsoO_Info *oi = tsoO_info(k.op);
+  int unary = oi && (oi->flags & TSO_OPF_UNARY) && (oi->flags & TSO_OPF_ELEMWISE) && k.nin == 1 && k.nout == 1;
+  for (int i = 0; i < k.nout && i < nd->nout; i++)
+    ncv += operand_layout(&k, &k.out[i], 1, i, g->t[TSO_OUT(g, nd, i)].layout, -1, &cv[ncv]);
+  for (int i = 0; i < k.nin && i < nd->nin; i++) {
+    int32_t t = TSO_IN(g, nd, i);
+    if (t < 0 || (k.in[i].flags & TSOC_T_ABSENT)) continue;
+    int follow = unary || (k.op == TSO_OP_CONV2D && i == 0 && k.nout == 1);
+    ncv += operand_layout(&k, &k.in[i], 0, i, g->t[t].layout, follow ? k.out[0].layout : -1, &cv[ncv]);
+  }
+  for (int j = -1; j < ncv; j++) {
+    double v = 0.0;
+    uint64_t sig = 0;
+    int r = key_cost(c, j < 0 ? &k : &cv[j], &v, &sig, err);
+    if (r < 0) return -1;
+    if (r == 1) pend[np++] = sig;
+    else *ms += v;
+  }
+  return np;
 }
 
 /* Measures the pending keys (one batch), stores them and memoizes them. */
@@ -265,16 +332,19 @@ static tso_status flush(Coster *c, char *err) {
   return st;
 }
 
-/* A node's cost when its key is known to be settled (after a flush). */
+/* A node's cost, measuring what it needs now. */
 static tso_status settled_cost(Coster *c, const tsoI_Graph *g, const unsigned char *isconst, int32_t node,
                                double *ms, char *err) {
-  uint64_t sig = 0;
-  int r = node_cost(c, g, isconst, node, ms, &sig, err);
+  uint64_t pend[NODE_KEYS];
+  int r = node_cost(c, g, isconst, node, ms, pend, err);
   if (r < 0) return TSO_ERR_NOMEM;
-  if (r == 1) {
+  if (r > 0) {
     tso_status st = flush(c, err);
     if (st != TSO_OK) return st;
-    if (!memo_get(c, sig, ms)) *ms = 0.0;
+    for (int i = 0; i < r; i++) {
+      double v = 0.0;
+      if (memo_get(c, pend[i], &v)) *ms += v;
+    }
   }
   return TSO_OK;
 }
@@ -343,8 +413,8 @@ static tso_status work_init(Work *w, Coster *c, char *err) {
   for (int32_t i = 0; i < g->nn; i++) {
     w->ncost[i] = 0.0;
     if (g->n[i].flags & TSO_N_DEAD) continue;
-    uint64_t sig;
-    if (node_cost(c, g, w->isconst, i, &w->ncost[i], &sig, err) < 0) return TSO_ERR_NOMEM;
+    uint64_t pend[NODE_KEYS];
+    if (node_cost(c, g, w->isconst, i, &w->ncost[i], pend, err) < 0) return TSO_ERR_NOMEM;
   }
   tso_status st = flush(c, err);
   if (st != TSO_OK) return st;
@@ -401,7 +471,7 @@ typedef struct Child {
   tsoS_Match m;
   double cost;            /* known part */
   int npend;
-  uint64_t pend[TSO_RULE_MAX_OPS + 2];
+  uint64_t pend[(TSO_RULE_MAX_OPS + 2) * NODE_KEYS];
 } Child;
 
 typedef struct S {
@@ -517,11 +587,150 @@ static int32_t cand_add(S *s, int32_t parent, const tsoS_Match *m, double cost) 
 }
 
 
+/* ---- layout moves ------------------------------------------------------------ */
+
+/* 1 when tensor t may be stored in another layout: a float value of known
+** shape computed by a live node; not a graph input or output (their layout
+** is the model's interface), not a weight (runtimes lay weights out for
+** their kernels when they load them, whatever the file says). */
+static int movable(const tsoI_Graph *g, int32_t t) {
+  const tsoI_Tensor *x = &g->t[t];
+  if (x->dtype != TSO_DT_FLOAT || x->shape.rank < 2 || (x->flags & (TSO_T_INPUT | TSO_T_OUTPUT))) return 0;
+  for (int i = 0; i < x->shape.rank; i++)
+    if (x->shape.d[i] <= 0) return 0;
+  return x->producer >= 0 && !(g->n[x->producer].flags & TSO_N_DEAD) && g->n[x->producer].op != TSO_OP_OPAQUE;
+}
+
+/* Nodes whose cost depends on the layout of t: its producer and its
+** readers, each once. Returns the count (at most cap), -1 when more. */
+static int layout_nodes(const tsoI_Graph *g, int32_t t, int32_t *out, int cap) {
+  int n = 0;
+  if (g->t[t].producer >= 0) out[n++] = g->t[t].producer;
+  for (int32_t i = 0; i < g->nn; i++) {
+    const tsoI_Node *nd = &g->n[i];
+    if (nd->flags & TSO_N_DEAD || i == g->t[t].producer) continue;
+    for (int k = 0; k < nd->nin; k++)
+      if (TSO_IN(g, nd, k) == t) {
+        if (n == cap) return -1;
+        out[n++] = i;
+        break;
+      }
+  }
+  return n;
+}
+
+static int node_maxrank(const tsoI_Graph *g, int32_t node) {
+  int r = 0;
+  const tsoI_Node *nd = &g->n[node];
+  for (int k = 0; k < nd->nin; k++) {
+    int32_t t = TSO_IN(g, nd, k);
+    if (t >= 0 && g->t[t].shape.rank > r) r = g->t[t].shape.rank;
+  }
+  return r;
+}
+
+/* Layouts worth trying for t: those its writer or a reader (other than a
+** layout-transparent element-wise one) supports. */
+static unsigned layout_mask(const tsoI_Graph *g, const tsoS_Index *ix, int32_t t) {
+  const tsoI_Tensor *x = &g->t[t];
+  unsigned m = 0;
+  if (x->producer >= 0) {
+    const tsoO_Info *oi = tsoO_info(g->n[x->producer].op);
+    if (oi && !((oi->flags & TSO_OPF_UNARY) && (oi->flags & TSO_OPF_ELEMWISE)))
+      m |= tsoL_supported(g->n[x->producer].op, 1, x->slot, x->shape.rank, node_maxrank(g, x->producer));
+  }
+  for (int32_t e = ix->cstart[t]; e < ix->cstart[t + 1]; e++) {
+    const tsoI_Node *nd = &g->n[ix->cons[e]];
+    const tsoO_Info *oi = tsoO_info(nd->op);
+    if (!oi || ((oi->flags & TSO_OPF_UNARY) && (oi->flags & TSO_OPF_ELEMWISE))) continue;
+    for (int k = 0; k < nd->nin; k++)
+      if (TSO_IN(g, nd, k) == t) m |= tsoL_supported(nd->op, 0, k, x->shape.rank, node_maxrank(g, ix->cons[e]));
+  }
+  return m & ~TSO_LAYOUT_BIT(x->layout);
+}
+
+/* Stores tensor t in `layout` on the work graph and re-costs the nodes
+** that read or write it. */
+static tso_status move_layout(S *s, int32_t t, int layout) {
+  int32_t nodes[256];
+  tsoI_Graph *g = s->w.g;
+  if (t < 0 || t >= g->nt || !tsoL_valid(layout, g->t[t].shape.rank))
+    return tsoO_fail(s->err, TSO_ERR_ARG, "layout move: bad tensor %d or layout %d", t, layout);
+  g->t[t].layout = layout;
+  int n = layout_nodes(g, t, nodes, 256);
+  for (int i = 0; i < n; i++) {
+    tso_status st = settled_cost(&s->c, g, s->w.isconst, nodes[i], &s->w.ncost[nodes[i]], s->err);
+    if (st != TSO_OK) return st;
+  }
+  return TSO_OK;
+}
+
+/* Evaluates every layout move of the work graph: storing one tensor in
+** another layout its writer or a reader supports, the conversions where
+** the others do not included. Only moves that make the graph strictly
+** cheaper are kept (a move that costs the same would only multiply the
+** candidates); each is costed at once (measured if needed). */
+static tso_status layout_moves(S *s, int32_t id, int32_t *best) {
+  tsoI_Graph *g = s->w.g;
+  int32_t nodes[256];
+  for (int32_t t = 0; t < g->nt && !s->timed_out; t++) {
+    if (!movable(g, t)) continue;
+    unsigned mask = layout_mask(g, &s->ix, t);
+    if (!mask) continue;
+    int n = layout_nodes(g, t, nodes, 256);
+    if (n <= 0) continue;
+    int orig = g->t[t].layout;
+    for (int l = 0; l < TSO_LAYOUT__COUNT; l++) {
+      if (!(mask & TSO_LAYOUT_BIT(l)) || !tsoL_valid(l, g->t[t].shape.rank)) continue;
+      if (s->deadline > 0.0 && now_s() >= s->deadline) {
+        s->timed_out = 1;
+        break;
+      }
+      s->res->generated++;
+      s->res->layout_moves++;
+      double cost = s->base;
+      g->t[t].layout = l;
+      for (int i = 0; i < n; i++) {
+        double ms = 0.0;
+        tso_status st = settled_cost(&s->c, g, s->w.isconst, nodes[i], &ms, s->err);
+        if (st != TSO_OK) {
+          g->t[t].layout = orig;
+          return st;
+        }
+        cost += ms - s->w.ncost[nodes[i]];
+      }
+      uint64_t h = cost < s->base && cost < s->o->alpha * s->cand[*best].cost ? tsoI_hasher_hash(&s->hs, g) : 0;
+      g->t[t].layout = orig;
+      if (!h) {
+        s->res->pruned_alpha++;
+        continue;
+      }
+      int dup = seen_add(s, h);
+      if (dup < 0) return tsoO_fail(s->err, TSO_ERR_NOMEM, "out of memory");
+      if (dup) {
+        s->res->duplicates++;
+        continue;
+      }
+      tsoS_Match m;
+      memset(&m, 0, sizeof m);
+      m.rule = TSO_S_LAYOUT;
+      m.in[0] = t;
+      m.in[1] = l;
+      int32_t c = cand_add(s, id, &m, cost);
+      if (c < 0 || heap_push(s, c)) return tsoO_fail(s->err, TSO_ERR_NOMEM, "out of memory");
+      s->res->kept++;
+      if (cost < s->cand[*best].cost) *best = c;
+    }
+  }
+  return TSO_OK;
+}
+
 /* Applies candidate id's own rewrite on the work graph (its parent's). */
 static tso_status step(S *s, int32_t id) {
   int32_t nodes[TSO_RULE_MAX_OPS + 2];
   int n = 0;
   const Cand *c = &s->cand[id];
+  if (c->m.rule == TSO_S_LAYOUT) return move_layout(s, c->m.in[0], c->m.in[1]);
   tso_status st = tsoS_apply(s->w.g, &s->rules->r[c->m.rule], &c->m, NULL, nodes, &n, s->err);
   if (st == TSO_OK) st = work_new_nodes(&s->w, &s->c, nodes, n, s->err);
   return st;
@@ -648,15 +857,14 @@ static int on_match(void *ud, const tsoS_Match *m) {
   for (int i = 0; i < n; i++) const_node(&s->w, nodes[i]);
   for (int i = 0; i < n; i++) {
     double ms;
-    uint64_t sig = 0;
-    int rc = node_cost(&s->c, g, s->w.isconst, nodes[i], &ms, &sig, e2);
+    int rc = node_cost(&s->c, g, s->w.isconst, nodes[i], &ms, kid->pend + kid->npend, e2);
     if (rc < 0) {
       tsoS_undo(g, &s->j);
       s->st = tsoO_fail(s->err, TSO_ERR_NOMEM, "out of memory");
       return 1;
     }
-    if (rc == 1) kid->pend[kid->npend++] = sig;
-    else kid->cost += ms;
+    kid->npend += rc;
+    kid->cost += ms;
   }
   tsoS_undo(g, &s->j);
   s->nkids++;
@@ -677,6 +885,7 @@ static tso_status expand(S *s, int32_t id, int32_t *best) {
     if (s->st != TSO_OK) return s->st;
   }
   if ((st = flush(&s->c, s->err)) != TSO_OK) return st;
+  if (!s->o->no_layouts && !s->timed_out && (st = layout_moves(s, id, best)) != TSO_OK) return st;
   for (int i = 0; i < s->nkids; i++) {
     Child *k = &s->kids[i];
     for (int p = 0; p < k->npend; p++) {
@@ -794,6 +1003,8 @@ tso_status tsoS_search(tsoI_Graph *g, const tsoR_Set *rules, const tsoS_Options 
     for (int32_t c = bestid; c > 0; c = s.cand[c].parent) {
       --k;
       res->steps[k].rule = s.cand[c].m.rule;
+      res->steps[k].tensor = s.cand[c].m.rule == TSO_S_LAYOUT ? s.cand[c].m.in[0] : -1;
+      res->steps[k].layout = s.cand[c].m.rule == TSO_S_LAYOUT ? s.cand[c].m.in[1] : 0;
       res->steps[k].cost_before = s.cand[s.cand[c].parent].cost;
       res->steps[k].cost_after = s.cand[c].cost;
       res->matches[k] = s.cand[c].m;
@@ -833,6 +1044,14 @@ tso_status tsoS_replay(tsoI_Graph *g, const tsoR_Set *rules, const tsoS_Result *
   if (!h) return tsoO_fail(err, TSO_ERR_NOMEM, "out of memory");
   for (int i = 0; i < n; i++) {
     const tsoS_Match *m = &res->matches[i];
+    if (m->rule == TSO_S_LAYOUT) {
+      if (m->in[0] < 0 || m->in[0] >= h->nt || !tsoL_valid(m->in[1], h->t[m->in[0]].shape.rank)) {
+        tsoI_free(h);
+        return tsoO_fail(err, TSO_ERR_ARG, "replay: bad layout move");
+      }
+      h->t[m->in[0]].layout = m->in[1];
+      continue;
+    }
     if (m->rule >= rules->n) {
       tsoI_free(h);
       return tsoO_fail(err, TSO_ERR_ARG, "replay: rule %u out of range", m->rule);

@@ -139,7 +139,7 @@ static tsoI_Graph *finished(tsoI_Graph *g) {
   char err[TSO_ERRMAX];
   tsoI_Graph *h = tsoI_clone(g);
   if (!h) return NULL;
-  if (tsoS_prefold(h, err) < 0 || tsoS_lower(h, err) < 0 || tsoI_compact(h) != TSO_OK || tsoI_check(h) != TSO_OK ||
+  if (tsoS_lower_layouts(h, err) < 0 || tsoS_prefold(h, err) < 0 || tsoS_lower(h, err) < 0 || tsoI_compact(h) != TSO_OK || tsoI_check(h) != TSO_OK ||
       tsoI_infer(h) != TSO_OK) {
     fprintf(stderr, "finish: %s %s\n", err, h->err);
     tsoI_free(h);
@@ -505,6 +505,91 @@ static void test_search_conv(void) {
 
 /* ---- 3. fusion passes ----------------------------------------------------------------- */
 
+/* ---- layouts ------------------------------------------------------------------- */
+
+/* X @ transpose(B) with B a graph input, then tanh: storing the transpose's
+** result column-major makes it a view, and the MatMul becomes a Gemm with
+** transB that reads B itself. */
+static void test_layouts(void) {
+  /* what the operators declare */
+  CHECK(tsoL_supported(TSO_OP_GEMM, 0, 1, 2, 2) & TSO_LAYOUT_BIT(TSO_LAYOUT_COLMAJOR));
+  CHECK(tsoL_supported(TSO_OP_MATMUL, 0, 0, 2, 2) & TSO_LAYOUT_BIT(TSO_LAYOUT_COLMAJOR));
+  CHECK(tsoL_supported(TSO_OP_MATMUL, 0, 0, 3, 3) == TSO_LAYOUT_BIT(TSO_LAYOUT_DEFAULT)); /* no trans flags in ONNX */
+  CHECK(tsoL_supported(TSO_OP_MATMUL, 0, 1, 2, 3) == TSO_LAYOUT_BIT(TSO_LAYOUT_DEFAULT)); /* 2-D weight of a 3-D MatMul */
+  CHECK(tsoL_supported(TSO_OP_MATMUL, 1, 0, 2, 2) == TSO_LAYOUT_BIT(TSO_LAYOUT_DEFAULT));
+  CHECK(tsoL_supported(TSO_OP_CONV2D, 0, 0, 4, 4) & TSO_LAYOUT_BIT(TSO_LAYOUT_NHWC));
+  CHECK(tsoL_supported(TSO_OP_CONV2D, 0, 1, 4, 4) == TSO_LAYOUT_BIT(TSO_LAYOUT_DEFAULT)); /* weights */
+  CHECK(tsoL_supported(TSO_OP_SOFTMAX, 0, 0, 2, 2) == TSO_LAYOUT_BIT(TSO_LAYOUT_DEFAULT));
+  int p10[2] = {1, 0}, p01[2] = {0, 1}, p0231[4] = {0, 2, 3, 1};
+  CHECK(tsoL_transpose_is_view(p10, 2, TSO_LAYOUT_DEFAULT, TSO_LAYOUT_COLMAJOR));
+  CHECK(tsoL_transpose_is_view(p01, 2, TSO_LAYOUT_DEFAULT, TSO_LAYOUT_DEFAULT));
+  CHECK(!tsoL_transpose_is_view(p10, 2, TSO_LAYOUT_DEFAULT, TSO_LAYOUT_DEFAULT));
+  CHECK(!tsoL_transpose_is_view(p01, 2, TSO_LAYOUT_DEFAULT, TSO_LAYOUT_COLMAJOR));
+  CHECK(tsoL_transpose_is_view(p0231, 4, TSO_LAYOUT_NHWC, TSO_LAYOUT_DEFAULT));
+  CHECK(!tsoL_transpose_is_view(p0231, 4, TSO_LAYOUT_DEFAULT, TSO_LAYOUT_DEFAULT));
+
+  int64_t xs[2] = {64, 128}, bs[2] = {96, 128};
+  tsoI_Graph *g = tsoI_new();
+  int32_t X = input(g, "x", 2, xs), B = input(g, "b", 2, bs);
+  int32_t bt = unary(g, TSO_OP_TRANSPOSE, B);
+  tsoI_mark_output(g, unary(g, TSO_OP_TANH, op2(g, TSO_OP_MATMUL, X, bt)));
+  CHECK(tsoI_infer(g) == TSO_OK);
+  /* a stored layout is part of the structural hash */
+  uint64_t h0 = tsoI_hash(g);
+  g->t[bt].layout = TSO_LAYOUT_COLMAJOR;
+  CHECK(tsoI_hash(g) != h0);
+  g->t[bt].layout = TSO_LAYOUT_DEFAULT;
+  CHECK(tsoI_hash(g) == h0);
+
+  tsoC_Backend *be = tsoC_analytic_create(NULL);
+  tsoI_Graph *best = NULL;
+  tsoS_Result res;
+  CHECK(run_search(g, be, 1.05, 100, &best, &res) == TSO_OK);
+  int moves = 0;
+  for (int i = 0; i < res.nsteps; i++) moves += res.steps[i].rule == TSO_S_LAYOUT;
+  CHECK(moves == 1 && res.nsteps == 1 && res.steps[0].tensor == bt && res.steps[0].layout == TSO_LAYOUT_COLMAJOR);
+  CHECK(res.layout_moves > 0 && res.cost_after < res.cost_before);
+  if (best) {
+    CHECK(best->t[bt].layout == TSO_LAYOUT_COLMAJOR);
+    tsoI_Graph *fin = finished(best);
+    CHECK(fin != NULL);
+    if (fin) {
+      CHECK(live(fin, TSO_OP_TRANSPOSE) == 0 && live(fin, TSO_OP_MATMUL) == 0 && live(fin, TSO_OP_GEMM) == 1);
+      for (int32_t i = 0; i < fin->nn; i++)
+        if (!(fin->n[i].flags & TSO_N_DEAD) && fin->n[i].op == TSO_OP_GEMM) {
+          CHECK(fin->n[i].p.gemm.trans_b == 1 && fin->n[i].p.gemm.trans_a == 0);
+          CHECK(TSO_IN(fin, &fin->n[i], 1) == B);
+        }
+      for (int32_t t = 0; t < fin->nt; t++) CHECK(fin->t[t].layout == TSO_LAYOUT_DEFAULT);
+      CHECK(agree(g, fin));
+    }
+    tsoI_free(fin);
+  }
+  /* the replayed path gives the same stored layouts */
+  tsoI_Graph *rep = NULL;
+  char err[TSO_ERRMAX];
+  CHECK(tsoS_replay(g, &rules, &res, res.nsteps, &rep, err) == TSO_OK);
+  if (rep && best) CHECK(tsoI_hash(rep) == tsoI_hash(best));
+  tsoI_free(rep);
+  printf("layouts: %.4f -> %.4f ms, %lld layout moves evaluated\n", res.cost_before, res.cost_after,
+         (long long)res.layout_moves);
+  tsoS_result_free(&res);
+  tsoI_free(best);
+  best = NULL;
+  /* without layouts the transpose stays */
+  tsoS_Options o;
+  tsoS_options_init(&o);
+  o.be = be;
+  o.no_layouts = 1;
+  CHECK(tsoS_search(g, &rules, &o, &best, &res, err) == TSO_OK);
+  CHECK(res.layout_moves == 0 && res.nsteps == 0);
+  if (best) CHECK(live(best, TSO_OP_TRANSPOSE) == 1);
+  tsoS_result_free(&res);
+  tsoI_free(best);
+  tsoC_backend_free(be);
+  tsoI_free(g);
+}
+
 static void test_fuse_conv_bn(void) {
   int64_t a[4] = {1, 4, 6, 6}, k3[4] = {5, 4, 3, 3}, c5[1] = {5};
   for (int with_bias = 0; with_bias < 2; with_bias++) {
@@ -756,6 +841,7 @@ int main(int argc, char **argv) {
   test_lifted();
   test_search_matmul();
   test_search_conv();
+  test_layouts();
   test_fuse_conv_bn();
   test_fuse_matmul_add();
   test_api();

@@ -171,11 +171,13 @@ typedef struct tso_opt_options {
   int no_fusion;           /* 1: skip the Conv+BatchNorm and MatMul+Add->Gemm passes */
   const unsigned char *disabled_rules; /* per rule id, 1 = never apply (NULL: all enabled) */
   int ndisabled_rules;     /* length of disabled_rules */
+  /* ---- layouts (appended in 0.2) ---- */
+  int no_layouts;          /* 1: keep every tensor in the default layout (no layout search) */
 } tso_opt_options;
 
 /* One rewrite applied on the way to the result. */
 typedef struct tso_opt_step {
-  int rule;                /* rule id (position in the rule file) */
+  int rule;                /* rule id (position in the rule file); -1 for a layout choice */
   const char *text;        /* the rule in text form (docs/rules-format.md) */
   double cost_before;      /* predicted cost of the graph before it, ms */
   double cost_after;       /* ... and after it */
@@ -213,6 +215,10 @@ typedef struct tso_opt_report {
   int fallback;          /* 1: the search's result failed the check; a result that passes was written */
   int culprit_rule;      /* the rule blamed for a failed check, -1 if none */
   char fallback_note[256]; /* what was blamed and what was written instead, or "" */
+  /* ---- layouts (appended in 0.2) ---- */
+  int64_t layout_moves;  /* layout choices the search evaluated */
+  int layout_steps;      /* ... of which on the path to the result (also in steps, rule -1) */
+  int layouts_lowered;   /* operands rewritten to take a stored layout (Gemm transA/transB) */
 } tso_opt_report;
 
 /* Fills `o` with the defaults. */
