@@ -689,6 +689,11 @@ tso_status tso_optimize(tso_model *m, const tso_opt_options *o, tso_opt_report *
       goto out;
     }
     rep->bn_folded = k;
+    if ((k = tsoS_flatten_matmuls(pre, p.err)) < 0) {
+      st = set_err(m->ctx, TSO_ERR_NOMEM, p.err);
+      goto out;
+    }
+    rep->matmuls_flattened = k;
     if ((st = settle(pre)) != TSO_OK) {
       set_err(m->ctx, st, pre->err);
       goto out;
@@ -832,7 +837,7 @@ tso_status tso_optimize(tso_model *m, const tso_opt_options *o, tso_opt_report *
     (void)tsoO_fail(rep->fallback_note, TSO_OK, "the optimized graph failed (%.180s); wrote the input "
              "with dead and no-op nodes removed", why);
     rep->cost_after = cost_of(final, p.be, p.db);
-    rep->bn_folded = rep->gemm_fused = rep->prefolded = rep->lowered = 0;
+    rep->bn_folded = rep->gemm_fused = rep->prefolded = rep->lowered = rep->matmuls_flattened = 0;
   } else if (st != TSO_OK) {
     set_err(m->ctx, st, p.err);
     goto out;

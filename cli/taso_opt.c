@@ -235,8 +235,9 @@ static void write_json(FILE *f, const char *in, const char *out, const tso_opt_o
           (long long)rep->ops_estimated, stop_name(rep->search_stopped_by), (long long)rep->layout_moves,
           rep->search_seconds);
   fprintf(f, ",\"passes\":{\"bn_folded\":%d,\"gemm_fused\":%d,\"prefolded\":%d,\"lowered\":%d,"
-             "\"layout_steps\":%d,\"layouts_lowered\":%d}",
-          rep->bn_folded, rep->gemm_fused, rep->prefolded, rep->lowered, rep->layout_steps, rep->layouts_lowered);
+             "\"layout_steps\":%d,\"layouts_lowered\":%d,\"matmuls_flattened\":%d}",
+          rep->bn_folded, rep->gemm_fused, rep->prefolded, rep->lowered, rep->layout_steps, rep->layouts_lowered,
+          rep->matmuls_flattened);
   RuleUse *u = NULL;
   int nu = rule_uses(rep, &u);
   fprintf(f, ",\"rewrites\":[");
@@ -512,8 +513,9 @@ int main(int argc, char **argv) {
              (long long)rep.graphs_pruned_alpha, opt.alpha, (long long)rep.graphs_duplicates,
              (long long)rep.matches_found, (long long)rep.matches_refused, (long long)rep.layout_moves,
              stop_name(rep.search_stopped_by), rep.search_seconds);
-    printf("  passes     %d Conv+BatchNorm folded, %d MatMul+Add -> Gemm, %d constant nodes pre-folded, %d lowered\n",
-           rep.bn_folded, rep.gemm_fused, rep.prefolded, rep.lowered);
+    printf("  passes     %d Conv+BatchNorm folded, %d MatMul made 2-D, %d MatMul+Add -> Gemm, %d constant nodes "
+           "pre-folded, %d lowered\n",
+           rep.bn_folded, rep.matmuls_flattened, rep.gemm_fused, rep.prefolded, rep.lowered);
     if (rep.layout_steps || rep.layouts_lowered)
       printf("  layouts    %d tensor(s) stored in another layout; %d operand(s) lowered to Gemm transA/transB\n",
              rep.layout_steps, rep.layouts_lowered);

@@ -8,6 +8,11 @@
 **     (inference form, constant scale/bias/mean/var) becomes one Conv with
 **     the kernel scaled per output channel and a new bias; the search then
 **     sees Conv -> Relu chains (which the rule set fuses);
+**   - pre pass: a MatMul of a 3-D or higher activation by a 2-D constant
+**     weight (the projections of a transformer) becomes Reshape to 2-D ->
+**     MatMul [-> Add of a bias vector] -> Reshape back: the rules are
+**     about matrices, so this is what lets them see these products (two
+**     projections of one activation share the one Reshape);
 **   - post pass (after the search): MatMul of two 2-D operands -> Add of a
 **     tensor broadcastable to the product becomes one Gemm.
 ** Both keep the name of the value they replace (the new node writes the
@@ -171,4 +176,108 @@ int tsoS_fuse_matmul_add(tsoI_Graph *g, char *err) {
     }
   }
   return fused;
+}
+
+/* A new int64 shape constant holding d[0..r). */
+static int32_t shape_const(tsoI_Graph *g, int r, const int64_t *d) {
+  tsoO_Shape s;
+  memset(&s, 0, sizeof s);
+  s.rank = 1;
+  s.d[0] = r;
+  return tsoI_add_const(g, "", TSO_DT_INT64, &s, d, (size_t)r * sizeof *d, 1);
+}
+
+/* y = Reshape(x, shape of y): y keeps its id (and name), x is new. */
+static int32_t reshape_into(tsoI_Graph *g, int32_t x, int32_t y) {
+  tsoO_Shape ys = g->t[y].shape;
+  int32_t sc = shape_const(g, ys.rank, ys.d);
+  if (sc < 0) return -1;
+  release(g, y);
+  tsoO_Params p;
+  memset(&p, 0, sizeof p);
+  int32_t in[2] = {x, sc};
+  return tsoI_add_node(g, TSO_OP_RESHAPE, &p, in, 2, &y, 1);
+}
+
+int tsoS_flatten_matmuls(tsoI_Graph *g, char *err) {
+  int done = 0;
+  tsoI_uses(g);
+  int32_t nn = g->nn, nt0 = g->nt;
+  int32_t *flat = malloc(((size_t)nt0 + 1) * sizeof *flat); /* activation -> its 2-D reshape */
+  if (!flat) return tsoO_fail(err, TSO_ERR_NOMEM, "out of memory"), -1;
+  for (int32_t t = 0; t < nt0; t++) flat[t] = -1;
+  for (int32_t i = 0; i < nn; i++) {
+    const tsoI_Node *mm = &g->n[i];
+    if ((mm->flags & (TSO_N_DEAD | TSO_N_NOKERNEL)) || mm->op != TSO_OP_MATMUL) continue;
+    int32_t a = TSO_IN(g, mm, 0), b = TSO_IN(g, mm, 1), y = TSO_OUT(g, mm, 0);
+    if (a < 0 || b < 0 || a >= nt0 || y >= nt0) continue;
+    const tsoI_Tensor *A = &g->t[a], *B = &g->t[b];
+    if (A->dtype != TSO_DT_FLOAT || A->shape.rank < 3 || !tsoO_shape_known(&A->shape) || !fconst(B, 2)) continue;
+    if (g->t[y].shape.rank != A->shape.rank || !tsoO_shape_known(&g->t[y].shape)) continue;
+    int r = A->shape.rank;
+    int64_t m = 1, K = A->shape.d[r - 1], N = B->shape.d[1];
+    for (int k = 0; k < r - 1; k++) m *= A->shape.d[k];
+    if (B->shape.d[0] != K) continue;
+    /* the activation, flattened once */
+    if (flat[a] < 0) {
+      int64_t d2[2] = {m, K};
+      tsoO_Shape s2;
+      memset(&s2, 0, sizeof s2);
+      s2.rank = 2;
+      s2.d[0] = m;
+      s2.d[1] = K;
+      int32_t sc = shape_const(g, 2, d2), a2 = sc < 0 ? -1 : tsoI_add_tensor(g, "", TSO_DT_FLOAT, &s2);
+      tsoO_Params p;
+      memset(&p, 0, sizeof p);
+      int32_t in[2] = {a, sc};
+      if (a2 < 0 || tsoI_add_node(g, TSO_OP_RESHAPE, &p, in, 2, &a2, 1) < 0) goto oom;
+      flat[a] = a2;
+    }
+    tsoO_Shape s2;
+    memset(&s2, 0, sizeof s2);
+    s2.rank = 2;
+    s2.d[0] = m;
+    s2.d[1] = N;
+    int32_t y2 = tsoI_add_tensor(g, "", TSO_DT_FLOAT, &s2);
+    if (y2 < 0) goto oom;
+    int32_t in[2] = {flat[a], b};
+    tsoO_Params p;
+    memset(&p, 0, sizeof p);
+    int32_t out = y;
+    /* a bias vector added to the product goes in the 2-D form too */
+    int32_t ai = -1, c = -1;
+    if (single_use(g, y))
+      for (int32_t j = 0; j < nn && ai < 0; j++) {
+        const tsoI_Node *ad = &g->n[j];
+        if ((ad->flags & (TSO_N_DEAD | TSO_N_NOKERNEL)) || ad->op != TSO_OP_ADD || ad->nin != 2 || ad->p.axis.legacy)
+          continue;
+        for (int side = 0; side < 2; side++) {
+          int32_t o = TSO_IN(g, ad, 1 - side);
+          if (TSO_IN(g, ad, side) != y || o < 0 || !fconst(&g->t[o], 1) || g->t[o].shape.d[0] != N) continue;
+          if (TSO_OUT(g, ad, 0) >= nt0) continue;
+          ai = j;
+          c = o;
+          break;
+        }
+      }
+    g->n[i].flags |= TSO_N_DEAD;
+    if (ai >= 0) {
+      out = TSO_OUT(g, &g->n[ai], 0);
+      g->n[ai].flags |= TSO_N_DEAD;
+      int32_t z2 = tsoI_add_tensor(g, "", TSO_DT_FLOAT, &s2);
+      int32_t in2[2] = {y2, c};
+      if (z2 < 0 || tsoI_add_node(g, TSO_OP_MATMUL, &p, in, 2, &y2, 1) < 0 ||
+          tsoI_add_node(g, TSO_OP_ADD, &p, in2, 2, &z2, 1) < 0 || reshape_into(g, z2, out) < 0)
+        goto oom;
+    } else if (tsoI_add_node(g, TSO_OP_MATMUL, &p, in, 2, &y2, 1) < 0 || reshape_into(g, y2, out) < 0) {
+      goto oom;
+    }
+    done++;
+  }
+  free(flat);
+  return done;
+oom:
+  free(flat);
+  (void)tsoO_fail(err, TSO_ERR_NOMEM, "%s", g->err);
+  return -1;
 }

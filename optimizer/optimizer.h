@@ -211,6 +211,11 @@ int tsoS_lower_layouts(tsoI_Graph *g, char *err);
 ** statistics) whose output is only read by it: the BN is folded into the
 ** kernel and bias. Returns the number of folds, or -1 with err set. */
 int tsoS_fuse_conv_bn(tsoI_Graph *g, char *err);
+/* MatMul of a 3-D or higher float activation by a 2-D constant weight:
+** Reshape to 2-D -> MatMul [-> Add of a constant bias vector read by it
+** alone] -> Reshape back (the result keeps its tensor). Matmuls of one
+** activation share its Reshape. Returns the number rewritten, or -1. */
+int tsoS_flatten_matmuls(tsoI_Graph *g, char *err);
 /* MatMul of 2-D operands followed by Add of a constant bias ([N], [1,N] or
 ** [M,N]): one Gemm. Returns the number of fusions, or -1 with err set. */
 int tsoS_fuse_matmul_add(tsoI_Graph *g, char *err);

@@ -102,8 +102,38 @@ static int32_t detach_out(tsoI_Graph *g, int32_t node) {
   return y;
 }
 
+/* A Reshape of a Reshape reads the first one's input instead (the first
+** then goes when nothing else reads it): the flattening pre pass leaves
+** such chains between the 2-D products and the reshapes of the model. The
+** outer shape must be static, with no 0 (copy a dim of the input). */
+static int collapse_reshapes(tsoI_Graph *g) {
+  int n = 0;
+  for (int32_t i = 0; i < g->nn; i++) {
+    tsoI_Node *nd = &g->n[i];
+    if ((nd->flags & TSO_N_DEAD) || nd->op != TSO_OP_RESHAPE || nd->nin != 2) continue;
+    int32_t x = TSO_IN(g, nd, 0), sh = TSO_IN(g, nd, 1);
+    if (x < 0 || sh < 0 || g->t[x].producer < 0) continue;
+    const tsoI_Node *in = &g->n[g->t[x].producer];
+    const tsoI_Tensor *s = &g->t[sh];
+    if ((in->flags & TSO_N_DEAD) || in->op != TSO_OP_RESHAPE || !(s->flags & TSO_T_CONST) || !s->data ||
+        s->dtype != TSO_DT_INT64 || s->shape.rank != 1)
+      continue;
+    const int64_t *d = s->data;
+    int zero = 0;
+    for (int64_t k = 0; k < s->shape.d[0]; k++) zero |= d[k] == 0;
+    if (zero || !tsoO_shape_known(&g->t[TSO_OUT(g, nd, 0)].shape)) continue;
+    TSO_IN(g, nd, 0) = TSO_IN(g, in, 0);
+    n++;
+  }
+  return n;
+}
+
 int tsoS_lower(tsoI_Graph *g, char *err) {
-  int lowered = 0;
+  int lowered = collapse_reshapes(g);
+  if (lowered) {
+    tsoI_uses(g);
+    tsoI_remove_dead(g);
+  }
   int32_t nn = g->nn;
   for (int32_t i = 0; i < nn; i++) {
     tsoI_Node *nd = &g->n[i];

@@ -590,6 +590,44 @@ static void test_layouts(void) {
   tsoI_free(g);
 }
 
+/* The flattening pre pass: two projections of one 3-D activation (one
+** with a bias) become 2-D products sharing one Reshape; the reshape chains
+** it leaves collapse when lowered. */
+static void test_flatten(void) {
+  int64_t xs[3] = {2, 3, 8}, ws[2] = {8, 6}, bs[1] = {6};
+  tsoI_Graph *g = tsoI_new();
+  int32_t X = input(g, "x", 3, xs), W1 = rconst(g, 2, ws, -1, 1), W2 = rconst(g, 2, ws, -1, 1);
+  int32_t B = rconst(g, 1, bs, -1, 1);
+  int32_t y1 = op2(g, TSO_OP_ADD, op2(g, TSO_OP_MATMUL, X, W1), B), y2 = op2(g, TSO_OP_MATMUL, X, W2);
+  tsoI_mark_output(g, y1);
+  tsoI_mark_output(g, unary(g, TSO_OP_TANH, y2));
+  CHECK(tsoI_infer(g) == TSO_OK);
+  tsoI_Graph *h = tsoI_clone(g);
+  char err[TSO_ERRMAX];
+  CHECK(tsoS_flatten_matmuls(h, err) == 2);
+  CHECK(tsoI_compact(h) == TSO_OK && tsoI_check(h) == TSO_OK && tsoI_infer(h) == TSO_OK);
+  CHECK(live(h, TSO_OP_RESHAPE) == 3 && live(h, TSO_OP_MATMUL) == 2 && live(h, TSO_OP_ADD) == 1);
+  for (int32_t i = 0; i < h->nn; i++)
+    if (!(h->n[i].flags & TSO_N_DEAD) && (h->n[i].op == TSO_OP_MATMUL || h->n[i].op == TSO_OP_ADD))
+      CHECK(h->t[TSO_OUT(h, &h->n[i], 0)].shape.rank == 2);
+  CHECK(!strcmp(h->t[h->outputs[0]].name, g->t[g->outputs[0]].name)); /* outputs keep their names */
+  CHECK(agree(g, h));
+  /* Reshape of a Reshape: one Reshape once lowered */
+  int64_t ss[2] = {6, 8}, s2[2] = {3, 16};
+  tsoI_Graph *r = tsoI_new();
+  int32_t x = input(r, "x", 3, xs);
+  tsoO_Shape sv = shp(1, (int64_t[]){2});
+  int32_t c1 = tsoI_add_const(r, "", TSO_DT_INT64, &sv, ss, sizeof ss, 1), c2 = tsoI_add_const(r, "", TSO_DT_INT64, &sv, s2, sizeof s2, 1);
+  tsoI_mark_output(r, unary(r, TSO_OP_TANH, op2(r, TSO_OP_RESHAPE, op2(r, TSO_OP_RESHAPE, x, c1), c2)));
+  CHECK(tsoI_infer(r) == TSO_OK);
+  tsoI_Graph *fin = finished(r);
+  CHECK(fin && live(fin, TSO_OP_RESHAPE) == 1 && agree(r, fin));
+  tsoI_free(fin);
+  tsoI_free(r);
+  tsoI_free(h);
+  tsoI_free(g);
+}
+
 static void test_fuse_conv_bn(void) {
   int64_t a[4] = {1, 4, 6, 6}, k3[4] = {5, 4, 3, 3}, c5[1] = {5};
   for (int with_bias = 0; with_bias < 2; with_bias++) {
@@ -842,6 +880,7 @@ int main(int argc, char **argv) {
   test_search_matmul();
   test_search_conv();
   test_layouts();
+  test_flatten();
   test_fuse_conv_bn();
   test_fuse_matmul_add();
   test_api();

@@ -219,6 +219,7 @@ typedef struct tso_opt_report {
   int64_t layout_moves;  /* layout choices the search evaluated */
   int layout_steps;      /* ... of which on the path to the result (also in steps, rule -1) */
   int layouts_lowered;   /* operands rewritten to take a stored layout (Gemm transA/transB) */
+  int matmuls_flattened; /* MatMuls of 3-D activations by 2-D weights made 2-D (pre pass) */
 } tso_opt_report;
 
 /* Fills `o` with the defaults. */
