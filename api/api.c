@@ -573,7 +573,7 @@ static tso_status prefix_graph(Pipe *p, tsoI_Graph *pre, const tsoR_Set *rules, 
 
 /* Records the steps of sr in the model and the report. */
 static tso_status keep_steps(tso_model *m, tso_opt_report *rep, const tsoR_Set *rules, const tsoS_Result *sr,
-                             const unsigned char *lifted, const tsoI_Graph *pre) {
+                             const unsigned char *lifted, const unsigned char *reversed, const tsoI_Graph *pre) {
   free(m->steps);
   free(m->steptext);
   m->steps = NULL;
@@ -600,6 +600,7 @@ static tso_status keep_steps(tso_model *m, tso_opt_report *rep, const tsoR_Set *
       continue;
     }
     if (tsoR_format(&rules->r[sr->steps[i].rule], t, TEXT - 40) != TSO_OK) snprintf(t, TEXT, "(rule %u)", sr->steps[i].rule);
+    if (reversed && reversed[sr->steps[i].rule]) strcat(t, "  [reversed]");
     if (lifted && lifted[sr->steps[i].rule]) strcat(t, "  [bias-lifted variant]");
     m->steps[i].rule = (int)rules->r[sr->steps[i].rule].id;
     m->steps[i].text = t;
@@ -629,7 +630,7 @@ tso_status tso_optimize(tso_model *m, const tso_opt_options *o, tso_opt_report *
   tso_model_stats_get(m, &ms);
   rep->nodes_before = ms.nodes;
   rep->seed = o->seed;
-  (void)keep_steps(m, rep, NULL, NULL, NULL, NULL);
+  (void)keep_steps(m, rep, NULL, NULL, NULL, NULL, NULL);
 
   Pipe p;
   memset(&p, 0, sizeof p);
@@ -640,7 +641,7 @@ tso_status tso_optimize(tso_model *m, const tso_opt_options *o, tso_opt_report *
   memset(&rules, 0, sizeof rules);
   tsoS_Result sr;
   memset(&sr, 0, sizeof sr);
-  unsigned char *disabled = NULL, *lifted = NULL;
+  unsigned char *disabled = NULL, *lifted = NULL, *reversed = NULL;
 
   /* 1. dead and no-op nodes */
   h = tsoI_clone(g);
@@ -710,17 +711,30 @@ tso_status tso_optimize(tso_model *m, const tso_opt_options *o, tso_opt_report *
     }
     rep->rules_loaded = (int)rules.n;
     uint32_t nbase = rules.n;
+    if (tsoS_reverse_rules(&rules) < 0) {
+      st = set_err(m->ctx, TSO_ERR_NOMEM, NULL);
+      goto out;
+    }
+    uint32_t nrev = rules.n;
     if (tsoS_lift_rules(&rules, &lifted) < 0) {
       st = set_err(m->ctx, TSO_ERR_NOMEM, NULL);
       goto out;
     }
     disabled = calloc((size_t)rules.n + 1, 1);
-    if (!disabled) {
+    reversed = calloc((size_t)rules.n + 1, 1);
+    if (!disabled || !reversed) {
       st = set_err(m->ctx, TSO_ERR_NOMEM, NULL);
       goto out;
     }
+    /* which rules are reversed ones: those appended by tsoS_reverse_rules,
+    ** and the lifted variants of those (appended in order of their rule) */
+    for (uint32_t i = nbase; i < nrev; i++) reversed[i] = 1;
+    for (uint32_t i = 0, j = nrev; i < nrev && j < rules.n; i++) {
+      tsoR_Rule tmp;
+      if (tsoS_lift_rule(&rules.r[i], &tmp) == 0) reversed[j++] = reversed[i];
+    }
     for (uint32_t i = 0; i < rules.n; i++) {
-      int id = (int)rules.r[i].id; /* a lifted rule goes with the rule it comes from */
+      int id = (int)rules.r[i].id; /* a lifted or reversed rule goes with the rule it comes from */
       disabled[i] = rules.r[i].status != TSO_RULE_PROVEN ||
                     (id < o->ndisabled_rules && o->disabled_rules && o->disabled_rules[id]);
       if (i < nbase) rep->rules_used += !disabled[i];
@@ -849,7 +863,7 @@ tso_status tso_optimize(tso_model *m, const tso_opt_options *o, tso_opt_report *
   rep->max_rel_err = cr.max_rel;
   (void)tsoO_fail(rep->check_note, TSO_OK, "%s%s", cr.symbolic_set ? "symbolic dims set to 1; " : "", cr.note);
   if (!o->skip_check && !cr.ran) rep->outputs_unchecked = g->noutputs;
-  if (keep_steps(m, rep, &rules, &sr, lifted, pre) != TSO_OK) {
+  if (keep_steps(m, rep, &rules, &sr, lifted, reversed, pre) != TSO_OK) {
     st = set_err(m->ctx, TSO_ERR_NOMEM, NULL);
     goto out;
   }
@@ -867,6 +881,7 @@ out:
   tsoR_set_free(&rules);
   free(disabled);
   free(lifted);
+  free(reversed);
   tsoC_db_close(p.db);
   tsoC_backend_free(p.be);
   return st;

@@ -16,6 +16,17 @@
 ** it when the two sides differ), and the final numerical check of the
 ** whole graph still runs. Lifted rules keep the id of the rule they come
 ** from (tsoR_Rule.id), so reports name the shipped rule.
+**
+** Reversed rules: a shipped rule rewrites a graph into the smallest one of
+** its equivalence class (that is how the generator pairs graphs), so on
+** its own it only ever shrinks graphs -- it splits a merged matmul back
+** into two, never the other way. The reversed rule (target -> source) is
+** just as proven (the proof is of an equality) and is what merges
+** parallel operators. A reversed rule is made where the target can be
+** matched (it has operators, its outputs are computed by them and it reads
+** every input) and where it merges: the reversed source has more matmuls
+** and convolutions than the reversed target.
+** Reversed rules keep their rule's id too.
 */
 #include <stdlib.h>
 #include <string.h>
@@ -139,5 +150,52 @@ int tsoS_lift_rules(tsoR_Set *s, unsigned char **lifted) {
   if (!l) return -1;
   for (uint32_t i = n; i < s->n; i++) l[i] = 1;
   *lifted = l;
+  return (int)(s->n - n);
+}
+
+/* ---- reversed rules ---------------------------------------------------------- */
+
+/* 1 when every output of pattern pt is computed by one of its ops and it
+** reads every one of the rule's nin inputs: what a source pattern needs. */
+static int can_be_source(const tsoR_Pattern *pt, int nin) {
+  if (pt->nops == 0) return 0;
+  for (int i = 0; i < pt->nout; i++)
+    if (pt->out[i].kind != TSO_REF_OP) return 0;
+  unsigned used = 0;
+  for (int k = 0; k < pt->nops; k++)
+    for (int i = 0; i < pt->ops[k].nin; i++)
+      if (pt->ops[k].in[i].kind == TSO_REF_INPUT) used |= 1u << pt->ops[k].in[i].idx;
+  return used == (nin >= 32 ? ~0u : (1u << nin) - 1);
+}
+
+/* Operators of pattern pt that are matmuls or convolutions. */
+static int heavy_ops(const tsoR_Pattern *pt) {
+  int n = 0;
+  for (int k = 0; k < pt->nops; k++) n += pt->ops[k].op == TSO_OP_MATMUL || pt->ops[k].op == TSO_OP_CONV2D;
+  return n;
+}
+
+int tsoS_reverse_rule(const tsoR_Rule *r, tsoR_Rule *out) {
+  if (!can_be_source(&r->dst, r->nin)) return -1;
+  /* only where it merges: the reversed source has more matmuls or convs
+  ** than its target (every other reversed rule only grows the graph, and
+  ** matching them all costs more search time than they ever gave back) */
+  if (heavy_ops(&r->dst) <= heavy_ops(&r->src)) return -1;
+  *out = *r;
+  out->src = r->dst;
+  out->dst = r->src;
+  char err[TSO_ERRMAX];
+  return tsoR_check(out, err) == TSO_OK ? 0 : -1;
+}
+
+int tsoS_reverse_rules(tsoR_Set *s) {
+  uint32_t n = s->n;
+  for (uint32_t i = 0; i < n; i++) {
+    tsoR_Rule rr;
+    if (tsoS_reverse_rule(&s->r[i], &rr) != 0) continue;
+    uint32_t id = s->r[i].id;
+    if (tsoR_set_add(s, &rr) != TSO_OK) return -1;
+    s->r[s->n - 1].id = id;
+  }
   return (int)(s->n - n);
 }

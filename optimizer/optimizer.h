@@ -140,6 +140,14 @@ int tsoS_lift_rule(const tsoR_Rule *r, tsoR_Rule *out);
 ** marks them. Returns how many were added, -1 on allocation failure. */
 int tsoS_lift_rules(tsoR_Set *s, unsigned char **lifted);
 
+/* The reversed rule (dst -> src) of r: 0 with *out filled, -1 when r's
+** target cannot serve as a source (no ops, an output that is an input, an
+** input it does not read). */
+int tsoS_reverse_rule(const tsoR_Rule *r, tsoR_Rule *out);
+/* Appends the reversed rule of every rule of s that has one (keeping the
+** rule's id). Returns how many were added, -1 on allocation failure. */
+int tsoS_reverse_rules(tsoR_Set *s);
+
 /* ---- search ---------------------------------------------------------------- */
 
 typedef struct tsoS_Options {

@@ -665,64 +665,112 @@ static tso_status move_layout(S *s, int32_t t, int layout) {
   return TSO_OK;
 }
 
-/* Evaluates every layout move of the work graph: storing one tensor in
-** another layout its writer or a reader supports, the conversions where
-** the others do not included. Only moves that make the graph strictly
-** cheaper are kept (a move that costs the same would only multiply the
-** candidates); each is costed at once (measured if needed). */
+/* The layout child of the work graph: every tensor, in id order, is
+** stored in whichever layout its writer or a reader supports makes the
+** graph cheapest (the conversions where the others do not included), a
+** move kept only when it makes the graph strictly cheaper; passes repeat
+** until none changes anything (at most LAYOUT_PASSES). The moves become a
+** chain of candidates of which only the last is queued: one child per
+** expansion, where one child per move would queue every subset of a set
+** of independent moves. Each move is costed at once (measured if needed).
+** The work graph is left as it was. */
+#define LAYOUT_PASSES 3
+#define LAYOUT_MOVES_MAX 4096
+
 static tso_status layout_moves(S *s, int32_t id, int32_t *best) {
   tsoI_Graph *g = s->w.g;
   int32_t nodes[256];
-  for (int32_t t = 0; t < g->nt && !s->timed_out; t++) {
-    if (!movable(g, t)) continue;
-    unsigned mask = layout_mask(g, &s->ix, t);
-    if (!mask) continue;
-    int n = layout_nodes(g, t, nodes, 256);
-    if (n <= 0) continue;
-    int orig = g->t[t].layout;
-    for (int l = 0; l < TSO_LAYOUT__COUNT; l++) {
-      if (!(mask & TSO_LAYOUT_BIT(l)) || !tsoL_valid(l, g->t[t].shape.rank)) continue;
-      if (s->deadline > 0.0 && now_s() >= s->deadline) {
-        s->timed_out = 1;
-        break;
-      }
-      s->res->generated++;
-      s->res->layout_moves++;
-      double cost = s->base;
-      g->t[t].layout = l;
-      for (int i = 0; i < n; i++) {
-        double ms = 0.0;
-        tso_status st = settled_cost(&s->c, g, s->w.isconst, nodes[i], &ms, s->err);
-        if (st != TSO_OK) {
-          g->t[t].layout = orig;
-          return st;
+  double cost = s->base;
+  int32_t *mt = malloc(LAYOUT_MOVES_MAX * sizeof *mt);
+  int *ml = malloc(LAYOUT_MOVES_MAX * sizeof *ml), *mo = malloc(LAYOUT_MOVES_MAX * sizeof *mo);
+  double *mc = malloc(LAYOUT_MOVES_MAX * sizeof *mc);
+  int nm = 0;
+  tso_status st = TSO_OK;
+  if (!mt || !ml || !mo || !mc) {
+    st = tsoO_fail(s->err, TSO_ERR_NOMEM, "out of memory");
+    goto done;
+  }
+  for (int pass = 0, changed = 1; pass < LAYOUT_PASSES && changed && !s->timed_out; pass++) {
+    changed = 0;
+    for (int32_t t = 0; t < g->nt && !s->timed_out && nm < LAYOUT_MOVES_MAX; t++) {
+      if (!movable(g, t)) continue;
+      unsigned mask = layout_mask(g, &s->ix, t);
+      if (!mask) continue;
+      int n = layout_nodes(g, t, nodes, 256);
+      if (n <= 0) continue;
+      int orig = g->t[t].layout, bestl = orig;
+      double bestd = 0.0;
+      for (int l = 0; l < TSO_LAYOUT__COUNT; l++) {
+        if (!(mask & TSO_LAYOUT_BIT(l)) || !tsoL_valid(l, g->t[t].shape.rank)) continue;
+        if (s->deadline > 0.0 && now_s() >= s->deadline) {
+          s->timed_out = 1;
+          break;
         }
-        cost += ms - s->w.ncost[nodes[i]];
+        s->res->layout_moves++;
+        double d = 0.0;
+        g->t[t].layout = l;
+        for (int i = 0; i < n && st == TSO_OK; i++) {
+          double ms = 0.0;
+          st = settled_cost(&s->c, g, s->w.isconst, nodes[i], &ms, s->err);
+          d += ms - s->w.ncost[nodes[i]];
+        }
+        g->t[t].layout = orig;
+        if (st != TSO_OK) goto done;
+        if (d < bestd - 1e-9) {
+          bestd = d;
+          bestl = l;
+        }
       }
-      uint64_t h = cost < s->base && cost < s->o->alpha * s->cand[*best].cost ? tsoI_hasher_hash(&s->hs, g) : 0;
-      g->t[t].layout = orig;
-      if (!h) {
-        s->res->pruned_alpha++;
-        continue;
-      }
-      int dup = seen_add(s, h);
-      if (dup < 0) return tsoO_fail(s->err, TSO_ERR_NOMEM, "out of memory");
-      if (dup) {
-        s->res->duplicates++;
-        continue;
-      }
-      tsoS_Match m;
-      memset(&m, 0, sizeof m);
-      m.rule = TSO_S_LAYOUT;
-      m.in[0] = t;
-      m.in[1] = l;
-      int32_t c = cand_add(s, id, &m, cost);
-      if (c < 0 || heap_push(s, c)) return tsoO_fail(s->err, TSO_ERR_NOMEM, "out of memory");
-      s->res->kept++;
-      if (cost < s->cand[*best].cost) *best = c;
+      if (bestl == orig) continue;
+      mt[nm] = t;
+      mo[nm] = orig;
+      ml[nm] = bestl;
+      if ((st = move_layout(s, t, bestl)) != TSO_OK) goto done; /* updates the nodes' costs */
+      cost += bestd;
+      mc[nm++] = cost;
+      changed = 1;
     }
   }
-  return TSO_OK;
+  if (nm > 0) {
+    s->res->generated++;
+    uint64_t h = cost < s->o->alpha * s->cand[*best].cost ? tsoI_hasher_hash(&s->hs, g) : 0;
+    int dup = h ? seen_add(s, h) : 0;
+    if (dup < 0) {
+      st = tsoO_fail(s->err, TSO_ERR_NOMEM, "out of memory");
+    } else if (!h) {
+      s->res->pruned_alpha++;
+    } else if (dup) {
+      s->res->duplicates++;
+    } else {
+      int32_t parent = id;
+      for (int k = 0; k < nm && st == TSO_OK; k++) {
+        tsoS_Match m;
+        memset(&m, 0, sizeof m);
+        m.rule = TSO_S_LAYOUT;
+        m.in[0] = mt[k];
+        m.in[1] = ml[k];
+        int32_t c = cand_add(s, parent, &m, mc[k]);
+        if (c < 0) st = tsoO_fail(s->err, TSO_ERR_NOMEM, "out of memory");
+        parent = c;
+      }
+      if (st == TSO_OK && heap_push(s, parent)) st = tsoO_fail(s->err, TSO_ERR_NOMEM, "out of memory");
+      if (st == TSO_OK) {
+        s->res->kept++;
+        if (cost < s->cand[*best].cost) *best = parent;
+      }
+    }
+  }
+  /* the work graph back to the expanded candidate's */
+  for (int k = nm - 1; k >= 0; k--) {
+    tso_status s2 = move_layout(s, mt[k], mo[k]);
+    if (st == TSO_OK) st = s2;
+  }
+done:
+  free(mt);
+  free(ml);
+  free(mo);
+  free(mc);
+  return st;
 }
 
 /* Applies candidate id's own rewrite on the work graph (its parent's). */
