@@ -43,8 +43,10 @@ static void release(tsoI_Graph *g, int32_t y) {
   tsoI_Tensor *t = &g->t[y];
   if (t->producer >= 0) {
     const tsoI_Node *p = &g->n[t->producer];
-    /* the dead producer keeps a fresh tensor in that slot: ids stay valid */
-    int32_t f = tsoI_add_tensor(g, "", t->dtype, &t->shape);
+    /* the dead producer keeps a fresh tensor in that slot: ids stay valid
+    ** (the shape is copied: adding a tensor may move g->t) */
+    tsoO_Shape s = t->shape;
+    int32_t f = tsoI_add_tensor(g, "", t->dtype, &s);
     if (f >= 0) {
       t = &g->t[y];
       TSO_OUT(g, p, t->slot) = f;
