@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cost/cost.h"
+#include "cost/cuda.h"
 #include "onnx/onnx.h"
 
 enum {
@@ -45,7 +46,9 @@ static void usage(FILE *f) {
           "  --cost-db FILE     the database (default $XDG_CACHE_HOME/taso/costs.sqlite, or\n"
           "                     ~/.cache/taso/costs.sqlite); created when missing\n"
           "  --backend NAME     onednn (measured on the CPU; the default when built with\n"
-          "                     oneDNN) or analytic (a roofline estimate, nothing stored)\n"
+          "                     oneDNN), cuda (measured on the GPU; cuda:tf32, cuda:fp16,\n"
+          "                     cuda:bf16 let cuDNN and cuBLAS use tensor cores; part of the\n"
+          "                     database key) or analytic (a roofline estimate, nothing stored)\n"
           "  --shape NAME=DIMS  bind a symbolic dimension (batch=1) or the whole shape of an\n"
           "                     input (input=1x3x224x224); repeatable\n"
           "  --budget SECONDS   stop measuring after this long; the rest is estimated by the\n"
@@ -75,7 +78,7 @@ static void usage(FILE *f) {
           "  1  bad command line\n"
           "  2  the model could not be read or its shapes inferred\n"
           "  3  the cost database could not be opened, read or written\n"
-          "  4  the backend is not available (e.g. built without oneDNN)\n"
+          "  4  the backend is not available (built without oneDNN or CUDA, or no GPU)\n"
           "  5  out of memory or another internal failure\n");
 }
 
@@ -178,8 +181,19 @@ static int cmd_measure(Opts *o) {
       fprintf(stderr, "taso-cost: error: backend onednn: %s\n", err);
       return EXIT_BACKEND;
     }
+  } else if (!strncmp(o->backend, "cuda", 4) && (o->backend[4] == 0 || o->backend[4] == ':')) {
+    if (o->backend[4] == ':' && (o->mo.gpu_math = tsoC_math_parse(o->backend + 5)) < 0) {
+      fprintf(stderr, "taso-cost: error: unknown GPU math '%s' (expected fp32, tf32, fp16 or bf16)\n",
+              o->backend + 5);
+      return EXIT_USAGE;
+    }
+    be = tsoC_cuda_create(&o->mo, err);
+    if (!be) {
+      fprintf(stderr, "taso-cost: error: --backend %s: %s\n", o->backend, err);
+      return EXIT_BACKEND;
+    }
   } else {
-    fprintf(stderr, "taso-cost: error: unknown backend '%s' (expected onednn or analytic)\n", o->backend);
+    fprintf(stderr, "taso-cost: error: unknown backend '%s' (expected onednn, cuda or analytic)\n", o->backend);
     return EXIT_USAGE;
   }
   if (!be || !(fb = tsoC_analytic_create(&o->roof))) {
@@ -220,7 +234,7 @@ static int cmd_measure(Opts *o) {
       goto end;
     }
   }
-  if (!analytic) { /* a busy machine inflates long operators: say so */
+  if (!strcmp(o->backend, "onednn")) { /* a busy machine inflates long CPU operators: say so */
     double load = 0.0;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     FILE *lf = fopen("/proc/loadavg", "r");
@@ -402,7 +416,8 @@ int main(int argc, char **argv) {
       usage(stdout);
       return EXIT_OK;
     } else if (!strcmp(a, "--version")) {
-      printf("taso-cost %s (oneDNN backend: %s)\n", tso_version(), tsoC_have_onednn() ? "yes" : "no");
+      printf("taso-cost %s (oneDNN backend: %s, CUDA backend: %s)\n", tso_version(), tsoC_have_onednn() ? "yes" : "no",
+             tsoC_have_cuda() ? "yes" : "no");
       return EXIT_OK;
     } else if (!strcmp(a, "--remeasure")) {
       o.remeasure = 1;

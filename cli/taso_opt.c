@@ -2,8 +2,10 @@
 ** taso_opt.c -- `taso-opt in.onnx out.onnx`: load, optimize, check
 ** numerically against the original, write atomically, summarize.
 **
-** Uses only the public API (taso.h). Exit codes are documented in
-** usage() and in the README; they are part of the interface.
+** Uses the public API (taso.h), and cost/cuda.h's probe only, so that
+** `--backend cuda` on a machine without a GPU fails at once, before the
+** model is read. Exit codes are documented in usage() and in the README;
+** they are part of the interface.
 */
 #include <errno.h>
 #include <limits.h>
@@ -15,6 +17,7 @@
 #include <unistd.h>
 
 #include "taso/taso.h"
+#include "cost/cuda.h"
 
 enum {
   EXIT_OK = 0,       /* written */
@@ -50,8 +53,10 @@ static void usage(FILE *f) {
           "  --time-limit S     stop the search after S seconds (default: none)\n"
           "  --cost-db FILE     cost database (default $XDG_CACHE_HOME/taso/costs.sqlite, or\n"
           "                     ~/.cache/taso/costs.sqlite; in memory when neither is set)\n"
-          "  --backend NAME     cost backend: onednn (measured; the default when built with it)\n"
-          "                     or analytic (a roofline estimate)\n"
+          "  --backend NAME     cost backend: onednn (measured on this CPU; the default when\n"
+          "                     built with it), cuda (measured on the GPU: cuDNN, cuBLAS and\n"
+          "                     taso's kernels; cuda:tf32, cuda:fp16, cuda:bf16 let the libraries\n"
+          "                     use tensor cores) or analytic (a roofline estimate)\n"
           "  --no-fusion        skip the Conv+BatchNorm and MatMul+Add->Gemm passes\n"
           "  --no-layouts       keep every tensor in the default layout (no layout search)\n"
           "  --report FILE      write the summary, with every rewrite, as JSON to FILE\n"
@@ -64,7 +69,8 @@ static void usage(FILE *f) {
           "\n"
           "exit status:\n"
           "  0  the optimized model was written\n"
-          "  1  bad command line\n"
+          "  1  bad command line, or a --backend this build or machine lacks (cuda without\n"
+          "     a GPU)\n"
           "  2  the input could not be read or is not a valid ONNX model\n"
           "  3  the numerical check failed; nothing was written\n"
           "  4  the output could not be written\n"
@@ -318,8 +324,16 @@ int main(int argc, char **argv) {
       else if (!strcmp(a, "--report")) report = val;
       else if (!strcmp(a, "--dot")) dot = val;
       else if (!strcmp(a, "--backend")) {
-        if (strcmp(val, "onednn") && strcmp(val, "analytic")) {
-          fprintf(stderr, "taso-opt: error: --backend is onednn or analytic, not '%s'\n", val);
+        int cuda = !strncmp(val, "cuda", 4) && (val[4] == 0 || (val[4] == ':' && tsoC_math_parse(val + 5) >= 0));
+        if (strcmp(val, "onednn") && strcmp(val, "analytic") && !cuda) {
+          fprintf(stderr, "taso-opt: error: --backend is onednn, cuda (or cuda:tf32, cuda:fp16, cuda:bf16) or "
+                  "analytic, not '%s'\n", val);
+          rc = EXIT_USAGE;
+          goto end;
+        }
+        char why[256];
+        if (cuda && !tsoC_cuda_probe(why, sizeof why)) { /* before the model is read */
+          fprintf(stderr, "taso-opt: error: --backend %s: %s\n", val, why);
           rc = EXIT_USAGE;
           goto end;
         }

@@ -9,7 +9,8 @@
 # later; CMake resolves target names at generate time).
 #
 # Options: TASO_WITH_ONEDNN (default ON) -- set OFF to build without the
-# oneDNN backend even when the library is installed.
+# oneDNN backend even when the library is installed. At the end it includes
+# cost/cuda.cmake: the optional CUDA backend (TASO_WITH_CUDA) and taso-bench.
 
 option(TASO_WITH_ONEDNN "Build the oneDNN CPU cost backend when oneDNN is found" ON)
 
@@ -50,3 +51,5 @@ add_executable(taso-cost cli/taso_cost.c)
 target_compile_options(taso-cost PRIVATE ${TASO_WARNINGS})
 target_link_libraries(taso-cost PRIVATE taso_internal)
 install(TARGETS taso-cost)
+
+include(cost/cuda.cmake)     # the optional CUDA backend (TASO_HAVE_CUDA) and taso-bench

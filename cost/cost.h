@@ -24,6 +24,11 @@
 **              plus a fixed per-operator overhead; deterministic.
 **   onednn.c   the backend "onednn" (built when oneDNN is found): real
 **              times of oneDNN primitives on the CPU, one thread.
+**   cuda*.cu   the backend "cuda" (built when the CUDA toolkit, cuDNN and
+**              cuBLAS are found): times on an NVIDIA GPU of cuDNN, cuBLAS,
+**              cuBLASLt calls and the project's own kernels, the fastest
+**              implementation of each operator; and the GPU executor of
+**              whole graphs. Its extras are in cost/cuda.h.
 **   db.c       the SQLite cost database (schema below).
 **   model.c    tsoC_graph_cost: the cost of a graph, node by node, from the
 **              database, measuring what is missing and storing it.
@@ -155,6 +160,8 @@ typedef struct tsoC_MeasureOpts {
                            0 (default): in the library's own blocked format, as runtimes built on
                            it keep them between operators (see onednn.c) */
   uint64_t seed;        /* seed of the random input data (default fixed) */
+  int gpu_math;         /* cuda backend: TSOC_MATH_* of cost/cuda.h (default 0, strict float32); part of
+                           its version string */
 } tsoC_MeasureOpts;
 
 /* The defaults. */
@@ -221,10 +228,19 @@ tsoC_Backend *tsoC_analytic_create(const tsoC_Roofline *r);
 ** in err when the library was built without oneDNN or no CPU engine can
 ** be created. */
 tsoC_Backend *tsoC_onednn_create(const tsoC_MeasureOpts *o, char *err);
-/* A backend by name ("onednn" or "analytic"), with default options. */
+/* The CUDA backend on GPU 0 (o NULL: defaults; o->gpu_math picks the math
+** mode). NULL with TSO_ERR_UNSUPPORTED in err when the library was built
+** without CUDA, or when there is no usable GPU: "no CUDA GPU found
+** (cudaGetDeviceCount: ...)". Never aborts. */
+tsoC_Backend *tsoC_cuda_create(const tsoC_MeasureOpts *o, char *err);
+/* A backend by name, with default options: "onednn", "analytic", "cuda",
+** or "cuda:MATH" with MATH one of fp32, tf32, fp16, bf16 (cost/cuda.h). */
 tsoC_Backend *tsoC_backend_create(const char *name, char *err);
 /* 1 when the library was built with oneDNN. */
 int tsoC_have_onednn(void);
+/* 1 when the library was built with the CUDA backend (see cost/cuda.h for
+** tsoC_cuda_probe, which says whether a GPU is there). */
+int tsoC_have_cuda(void);
 /* Frees a backend; NULL is fine. */
 void tsoC_backend_free(tsoC_Backend *be);
 const char *tsoC_backend_name(const tsoC_Backend *be);

@@ -59,6 +59,7 @@
 #include <unistd.h>
 
 #include "cost/cost.h"
+#include "cost/cuda.h"
 
 #define SAMPLES_PER_VISIT 2
 #define FAST_K 3 /* the estimate is the median of this many fastest samples */
@@ -198,9 +199,35 @@ tsoC_Backend *tsoC_backend_create(const char *name, char *err) {
     return be;
   }
   if (name && !strcmp(name, "onednn")) return tsoC_onednn_create(NULL, err);
-  tsoO_fail(err, TSO_ERR_ARG, "unknown cost backend '%s' (expected onednn or analytic)", name ? name : "(null)");
+  if (name && !strncmp(name, "cuda", 4) && (name[4] == 0 || name[4] == ':')) {
+    tsoC_MeasureOpts mo;
+    tsoC_measure_opts_init(&mo);
+    if (name[4] == ':' && (mo.gpu_math = tsoC_math_parse(name + 5)) < 0) {
+      tsoO_fail(err, TSO_ERR_ARG, "unknown GPU math '%s' (expected fp32, tf32, fp16 or bf16)", name + 5);
+      return NULL;
+    }
+    return tsoC_cuda_create(&mo, err);
+  }
+  tsoO_fail(err, TSO_ERR_ARG, "unknown cost backend '%s' (expected onednn, cuda or analytic)", name ? name : "(null)");
   return NULL;
 }
+
+#ifndef TASO_HAVE_CUDA
+#define NO_CUDA \
+  "this taso was built without CUDA (TASO_WITH_CUDA=OFF, or no CUDA toolkit with cuDNN and cuBLAS at configure time)"
+int tsoC_have_cuda(void) { return 0; }
+
+int tsoC_cuda_probe(char *msg, size_t n) {
+  if (msg && n) snprintf(msg, n, "%s", NO_CUDA);
+  return 0;
+}
+
+tsoC_Backend *tsoC_cuda_create(const tsoC_MeasureOpts *o, char *err) {
+  (void)o;
+  tsoO_fail(err, TSO_ERR_UNSUPPORTED, "%s", NO_CUDA);
+  return NULL;
+}
+#endif
 
 #ifndef TASO_HAVE_ONEDNN
 int tsoC_have_onednn(void) { return 0; }
