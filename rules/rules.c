@@ -154,8 +154,9 @@ tso_status tsoR_check(const tsoR_Rule *r, char *err) {
         return tsoO_fail(err, TSO_ERR_INVALID, "unused input slot %d is not zero", i);
       continue;
     }
-    if (r->in_kind[i] > TSO_IN_SCALAR)
-      return tsoO_fail(err, TSO_ERR_INVALID, "input x%d: unknown kind %d", i, r->in_kind[i]);
+    if (tsoR_in_role(r->in_kind[i]) > TSO_IN_SCALAR)
+      return tsoO_fail(err, TSO_ERR_INVALID, "input x%d: unknown kind %d (role %d)", i, r->in_kind[i],
+                       tsoR_in_role(r->in_kind[i]));
     if (r->in_rank[i] > TSO_MAX_RANK)
       return tsoO_fail(err, TSO_ERR_INVALID, "input x%d: rank %d, at most %d", i, r->in_rank[i], TSO_MAX_RANK);
   }

@@ -54,14 +54,23 @@ typedef struct tsoR_Pattern {
   tsoR_Ref out[TSO_RULE_MAX_OUT];
 } tsoR_Pattern;
 
-/* Kinds of pattern inputs, as the generator made them. A kind is also a
-** shape class: pattern inputs of the same kind had the same shape in the
-** generator, and a rule is only applied (and only checked on random
-** shapes) where inputs of the same kind have equal shapes and both
-** patterns are well-formed. This is what makes rules such as "split in
-** halves after concat" sound: the halves are the concatenated inputs only
-** when those have equal shapes. Values above TSO_IN_SCALAR are further
-** classes a generator may define (documented in docs/generator.md). */
+/* Kinds of pattern inputs. A kind byte holds two fields:
+**   bits 0..2  the input's role (TSO_IN_*): what the generator made it as;
+**   bits 3..7  a subclass, 0..31 (TSO_IN_MAX_SUB).
+** The whole kind byte with the rank is the input's shape class: inputs of
+** one class (equal kind byte and equal rank) have equal shapes wherever the
+** rule is applied (and wherever it is checked on random shapes); inputs of
+** different classes may have any shapes that make both patterns
+** well-formed with outputs of equal shapes (the matcher checks both). This
+** is what makes rules such as "split in halves after concat" sound: the
+** halves are the concatenated inputs only when those have equal shapes.
+**
+** The generator makes every input of one role subclass 0 (all its inputs
+** of one role have one shape). The verifier then refines: it splits a
+** class where the rule is still proven with the parts' shapes independent
+** (x0, x1, x2 all matrices in "x0 @ x1, x0 @ x2 => split(x0 @ [x1 | x2])"
+** become {x0} and {x1, x2}). Subclasses are numbered per role and rank in
+** order of first use, from 0, so an unrefined rule keeps its bytes. */
 enum {
   TSO_IN_ANY = 0,
   TSO_IN_MATRIX = 1,     /* 2-D activation or weight */
@@ -69,6 +78,13 @@ enum {
   TSO_IN_KERNEL = 3,     /* conv kernel [M, C, kh, kw] */
   TSO_IN_SCALAR = 4      /* rank-0 tensor */
 };
+#define TSO_IN_ROLE_BITS 3 /* low bits of a kind byte: the role */
+#define TSO_IN_MAX_SUB 31  /* largest subclass */
+
+/* The role and the subclass of a kind byte, and the kind byte of both. */
+static inline int tsoR_in_role(uint8_t kind) { return kind & ((1 << TSO_IN_ROLE_BITS) - 1); }
+static inline int tsoR_in_sub(uint8_t kind) { return kind >> TSO_IN_ROLE_BITS; }
+static inline uint8_t tsoR_in_kind(int role, int sub) { return (uint8_t)(role | sub << TSO_IN_ROLE_BITS); }
 
 /* Verification status of a rule. */
 enum { TSO_RULE_CANDIDATE = 0, TSO_RULE_PROVEN = 1, TSO_RULE_REFUTED = 2, TSO_RULE_UNKNOWN = 3 };
@@ -77,7 +93,7 @@ typedef struct tsoR_Rule {
   uint32_t id;                      /* position in its file, 0-based */
   uint8_t nin;                      /* pattern inputs */
   uint8_t status;                   /* TSO_RULE_* */
-  uint8_t in_kind[TSO_RULE_MAX_IN]; /* TSO_IN_* of each input */
+  uint8_t in_kind[TSO_RULE_MAX_IN]; /* kind byte of each input: role | subclass << 3 */
   uint8_t in_rank[TSO_RULE_MAX_IN]; /* rank of each input */
   uint8_t pad_[2];                  /* zero */
   tsoR_Pattern src, dst;            /* dst.out[i] equals src.out[i] */
@@ -106,9 +122,10 @@ tso_status tsoR_set_add(tsoR_Set *s, const tsoR_Rule *r);
 void tsoR_set_free(tsoR_Set *s);
 
 /* ---- checks ---- */
-/* Well-formedness of one rule: refs in range and in topological order,
-** arities within the operator table, outputs equal in number, every
-** pattern input used by at least one side. TSO_OK or TSO_ERR_INVALID. */
+/* Well-formedness of one rule: input roles known (any subclass) and ranks
+** in range, refs in range and in topological order, arities within the
+** operator table, outputs equal in number, every pattern input used by at
+** least one side. TSO_OK or TSO_ERR_INVALID. */
 tso_status tsoR_check(const tsoR_Rule *r, char *err);
 
 /* ---- binary rule files (docs/rules-format.md) ---- */

@@ -254,11 +254,16 @@ tso_status tsoR_format(const tsoR_Rule *r, char *buf, size_t n) {
   if (r->status <= TSO_RULE_UNKNOWN) sb_printf(&s, "%s", status_names[r->status]);
   else sb_printf(&s, "%d", r->status);
   for (int i = 0; i < r->nin; i++) {
-    int k = r->in_kind[i];
+    /* role name, ".SUB" for a subclass other than 0, "/RANK" when not implied */
+    int k = r->in_kind[i], role = tsoR_in_role(r->in_kind[i]), sub = tsoR_in_sub(r->in_kind[i]);
     sb_printf(&s, " x%d:", i);
-    if (k <= TSO_IN_SCALAR) sb_printf(&s, "%s", kind_names[k]);
-    else sb_printf(&s, "%d", k);
-    if (k > TSO_IN_SCALAR || kind_rank[k] != r->in_rank[i]) sb_printf(&s, "/%d", r->in_rank[i]);
+    if (role <= TSO_IN_SCALAR) {
+      sb_printf(&s, "%s", kind_names[role]);
+      if (sub) sb_printf(&s, ".%d", sub);
+    } else {
+      sb_printf(&s, "%d", k);
+    }
+    if (role > TSO_IN_SCALAR || kind_rank[role] != r->in_rank[i]) sb_printf(&s, "/%d", r->in_rank[i]);
   }
   sb_printf(&s, " | ");
   fmt_pattern(&s, &r->src);
@@ -577,7 +582,16 @@ tso_status tsoR_parse_text(const char *line, tsoR_Rule *r, char *err) {
     } else if (get_ident(&ps, name, sizeof name) || (k = lookup(kind_names, name)) < 0) {
       return perr(&ps, at, "unknown input kind (any, matrix, act4, kernel, scalar)");
     }
-    int rank = k <= TSO_IN_SCALAR ? kind_rank[k] : -1;
+    if (*ps.p == '.') {
+      /* a subclass: KIND.SUB */
+      if (tsoR_in_sub((uint8_t)k))
+        return perr(&ps, ps.p, "input x%d: a subclass after kind %d, which has one", r->nin, k);
+      ps.p++;
+      if ((st = get_int(&ps, 0, TSO_IN_MAX_SUB, &v))) return st;
+      k = tsoR_in_kind(k, (int)v);
+    }
+    int role = tsoR_in_role((uint8_t)k);
+    int rank = role <= TSO_IN_SCALAR ? kind_rank[role] : -1;
     if (*ps.p == '/') {
       ps.p++;
       if ((st = get_int(&ps, 0, 255, &v))) return st;

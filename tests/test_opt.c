@@ -628,6 +628,92 @@ static void test_flatten(void) {
   tsoI_free(g);
 }
 
+/* Counts the valid matches of one rule (a tsoS_MatchFn), keeping the first. */
+typedef struct Found {
+  int n;
+  tsoS_Match m;
+} Found;
+static int found_one(void *ud, const tsoS_Match *m) {
+  Found *f = ud;
+  if (f->n++ == 0) f->m = *m;
+  return 0;
+}
+
+/* With the shipped rules: (1) two matmuls of one activation by two weights
+** of one shape -- not square, not the activation's shape -- concatenated:
+** the search merges them on a launch-bound cost model (the refined shape
+** classes let the rule apply); (2) the same two matmuls as separate
+** outputs: a reversed rule (every shipped rule points at the smaller
+** graph) rewrites them into one matmul and a split, and the result
+** computes the same. */
+static void test_shipped_merge(const char *path) {
+  tsoR_Set shipped;
+  memset(&shipped, 0, sizeof shipped);
+  char err[TSO_ERRMAX];
+  if (tsoR_read(path, &shipped, err) != TSO_OK) {
+    fprintf(stderr, "shipped rules: %s\n", err);
+    fails++;
+    return;
+  }
+  uint32_t n0 = shipped.n;
+  CHECK(tsoS_reverse_rules(&shipped) > 0 && shipped.n > n0);
+  int64_t xs[2] = {16, 32}, ws[2] = {32, 24};
+  tsoC_Backend *be = roofline(20.0);
+  /* (1) */
+  tsoI_Graph *g = tsoI_new();
+  int32_t X = input(g, "x", 2, xs), W1 = rconst(g, 2, ws, -1, 1), W2 = rconst(g, 2, ws, -1, 1);
+  tsoI_mark_output(g, unary(g, TSO_OP_TANH, concat(g, 1, op2(g, TSO_OP_MATMUL, X, W1), op2(g, TSO_OP_MATMUL, X, W2))));
+  CHECK(tsoI_infer(g) == TSO_OK);
+  tsoS_Options o;
+  tsoS_options_init(&o);
+  o.be = be;
+  o.budget = 200;
+  tsoI_Graph *best = NULL;
+  tsoS_Result res;
+  CHECK(tsoS_search(g, &shipped, &o, &best, &res, err) == TSO_OK);
+  if (best) {
+    tsoI_Graph *fin = finished(best);
+    CHECK(fin && live(fin, TSO_OP_MATMUL) == 1 && live(fin, TSO_OP_CONCAT) == 0 && agree(g, fin));
+    tsoI_free(fin);
+  }
+  CHECK(res.cost_after < res.cost_before);
+  printf("shipped merge: %.4f -> %.4f ms in %d rewrites\n", res.cost_before, res.cost_after, res.nsteps);
+  tsoS_result_free(&res);
+  tsoI_free(best);
+  tsoI_free(g);
+  /* (2) */
+  g = tsoI_new();
+  X = input(g, "x", 2, xs);
+  W1 = rconst(g, 2, ws, -1, 1);
+  W2 = rconst(g, 2, ws, -1, 1);
+  tsoI_mark_output(g, unary(g, TSO_OP_TANH, op2(g, TSO_OP_MATMUL, X, W1)));
+  tsoI_mark_output(g, unary(g, TSO_OP_RELU, op2(g, TSO_OP_MATMUL, X, W2)));
+  CHECK(tsoI_infer(g) == TSO_OK);
+  tsoS_Index ix;
+  memset(&ix, 0, sizeof ix);
+  CHECK(tsoS_index_build(&ix, g, err) == TSO_OK);
+  int merged = 0;
+  for (uint32_t r = n0; r < shipped.n && !merged; r++) {
+    const tsoR_Rule *rr = &shipped.r[r];
+    if (rr->src.nops != 2 || rr->src.ops[0].op != TSO_OP_MATMUL || rr->src.ops[1].op != TSO_OP_MATMUL) continue;
+    Found f;
+    memset(&f, 0, sizeof f);
+    if (tsoS_find_matches(g, &ix, rr, r, found_one, &f, NULL, err) <= 0) continue;
+    tsoI_Graph *h = tsoI_clone(g);
+    CHECK(h && tsoS_apply(h, rr, &f.m, NULL, NULL, NULL, err) == TSO_OK);
+    if (h && tsoI_compact(h) == TSO_OK && tsoI_infer(h) == TSO_OK) {
+      merged = live(h, TSO_OP_MATMUL) == 1 && live(h, TSO_OP_SPLIT) == 1;
+      CHECK(agree(g, h));
+    }
+    tsoI_free(h);
+  }
+  CHECK(merged);
+  tsoS_index_free(&ix);
+  tsoC_backend_free(be);
+  tsoI_free(g);
+  tsoR_set_free(&shipped);
+}
+
 static void test_fuse_conv_bn(void) {
   int64_t a[4] = {1, 4, 6, 6}, k3[4] = {5, 4, 3, 3}, c5[1] = {5};
   for (int with_bias = 0; with_bias < 2; with_bias++) {
@@ -881,6 +967,7 @@ int main(int argc, char **argv) {
   test_search_conv();
   test_layouts();
   test_flatten();
+  if (argc > 2) test_shipped_merge(argv[2]);
   test_fuse_conv_bn();
   test_fuse_matmul_add();
   test_api();

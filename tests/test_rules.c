@@ -240,7 +240,16 @@ static void test_check(void) {
   BAD(r.status = 4, "unknown status");
   BAD(r.nin = 9, "pattern inputs");
   BAD(r.pad_[1] = 1, "padding");
-  BAD(r.in_kind[1] = 9, "unknown kind");
+  BAD(r.in_kind[1] = 5, "unknown kind 5 (role 5)");
+  BAD(r.in_kind[1] = 255, "unknown kind 255 (role 7)");
+  {
+    /* any subclass of a known role is a kind */
+    tsoR_Rule r = good;
+    r.in_kind[1] = tsoR_in_kind(TSO_IN_MATRIX, TSO_IN_MAX_SUB);
+    EXPECT(tsoR_check(&r, err) == TSO_OK);
+    r.in_kind[1] = tsoR_in_kind(TSO_IN_SCALAR, 1);
+    EXPECT(tsoR_check(&r, err) == TSO_OK);
+  }
   BAD(r.in_rank[0] = 9, "rank 9");
   BAD(r.in_kind[5] = 1, "unused input slot 5");
   BAD(r.src.pad_[0] = 1, "padding");
@@ -597,6 +606,60 @@ static void test_text(void) {
   EXPECT_ERR(tsoR_parse_text("", &r, err), err, "column 1: expected the rule label");
 }
 
+/* Subclasses of input kinds (kind byte = role | subclass << 3): their
+** text form, both round trips, and the errors. */
+static void test_subclasses(void) {
+  char err[TSO_ERRMAX], buf[4096];
+  const char *const sub_lines[] = {
+      "r0 proven x0:matrix x1:matrix.1 x2:matrix.1 | concat{axis=1}(x1,x2) ; matmul(x0,%0) ; "
+      "split:2{axis=1,parts=2}(%1) -> %2.0 %2.1 => matmul(x0,x2) ; matmul(x0,x1) -> %1 %0",
+      "r1 proven x0:kernel x1:act4 x2:kernel.1 | conv2d{kernel=3x3}(x1,x0) ; conv2d{kernel=3x3}(x1,x2) ; "
+      "concat{axis=1}(%1,%0) -> %2 => concat{axis=0}(x2,x0) ; conv2d{kernel=3x3}(x1,%0) -> %1",
+      "r2 proven x0:any.2/3 x1:matrix.31/3 x2:scalar.1 x3:scalar | ewadd(x0,x1) ; smul(%0,x2) ; smul(%1,x3) "
+      "-> %2 => x0",
+  };
+  tsoR_Set s, t;
+  memset(&s, 0, sizeof s);
+  memset(&t, 0, sizeof t);
+  for (int i = 0; i < 3; i++) {
+    tsoR_Rule r, q;
+    EXPECT(tsoR_parse_text(sub_lines[i], &r, err) == TSO_OK);
+    EXPECT(tsoR_format(&r, buf, sizeof buf) == TSO_OK && !strcmp(buf, sub_lines[i]));
+    EXPECT(tsoR_parse_text(buf, &q, err) == TSO_OK && !memcmp(&r, &q, sizeof r));
+    EXPECT(tsoR_set_add(&s, &r) == TSO_OK);
+  }
+  tsoR_Rule r;
+  EXPECT(tsoR_parse_text(sub_lines[0], &r, err) == TSO_OK);
+  EXPECT(r.in_kind[0] == TSO_IN_MATRIX && r.in_kind[1] == 9 && r.in_kind[2] == 9 && r.in_rank[1] == 2);
+  EXPECT(tsoR_in_role(r.in_kind[1]) == TSO_IN_MATRIX && tsoR_in_sub(r.in_kind[1]) == 1);
+  EXPECT(tsoR_parse_text(sub_lines[2], &r, err) == TSO_OK);
+  EXPECT(r.in_kind[0] == tsoR_in_kind(TSO_IN_ANY, 2) && r.in_rank[0] == 3 && r.in_kind[1] == 249 &&
+         r.in_kind[2] == 12 && r.in_rank[2] == 0);
+  /* the binary file keeps the kind bytes */
+  uint8_t *bin = NULL;
+  size_t len = 0;
+  EXPECT(tsoR_serialize(&s, &bin, &len, err) == TSO_OK);
+  EXPECT(bin && tsoR_parse(bin, len, &t, err) == TSO_OK && t.n == 3 && !memcmp(s.r, t.r, 3 * sizeof *s.r));
+  free(bin);
+  /* a numeric kind reads as its role and subclass (the writer names them) */
+  EXPECT(tsoR_parse_text("r0 proven x0:matrix x1:9 | ewadd(x0,x1) -> %0 => ewadd(x1,x0) -> %0", &r, err) == TSO_OK);
+  EXPECT(r.in_kind[1] == 9 && r.in_rank[1] == 2);
+  EXPECT(tsoR_format(&r, buf, sizeof buf) == TSO_OK && strstr(buf, "x1:matrix.1 |"));
+  EXPECT(tsoR_parse_text("r0 proven x0:matrix x1:1.1 | ewadd(x0,x1) -> %0 => ewadd(x1,x0) -> %0", &r, err) == TSO_OK);
+  EXPECT(r.in_kind[1] == 9);
+  /* errors */
+  EXPECT_ERR(tsoR_parse_text("r0 proven x0:matrix.32 | relu(x0) -> %0 => x0", &r, err), err,
+             "column 21: 32 is out of range [0, 31]");
+  EXPECT_ERR(tsoR_parse_text("r0 proven x0:9.1 | relu(x0) -> %0 => x0", &r, err), err,
+             "a subclass after kind 9, which has one");
+  EXPECT_ERR(tsoR_parse_text("r0 proven x0:matrix. | relu(x0) -> %0 => x0", &r, err), err, "expected a number");
+  EXPECT_ERR(tsoR_parse_text("r0 proven x0:any.1 | relu(x0) -> %0 => x0", &r, err), err, "rank is missing");
+  EXPECT_ERR(tsoR_parse_text("r0 proven x0:13 | relu(x0) -> %0 => x0", &r, err), err, "rank is missing");
+  EXPECT_ERR(tsoR_parse_text("r0 proven x0:13/2 | relu(x0) -> %0 => x0", &r, err), err, "unknown kind 13 (role 5)");
+  tsoR_set_free(&s);
+  tsoR_set_free(&t);
+}
+
 /* Damaged text lines: never a crash; what still parses formats and
 ** parses back to the same bytes. */
 static void test_text_damage(void) {
@@ -859,6 +922,7 @@ int main(int argc, char **argv) {
   test_binary();
   test_files(dir);
   test_text();
+  test_subclasses();
   test_text_damage();
   test_text_set();
   test_instantiate();

@@ -6,8 +6,9 @@
 ** output; a wrong axiom is caught by the validation; a time-out is
 ** reported as unknown, never proven; a Z3 error is recorded, the process
 ** goes on; the exact kernels agree with the float reference kernels; the
-** encoding tells different parameters apart; docs/axioms.md is the
-** generated text.
+** encoding tells different parameters apart; shape classes are refined
+** where the rule is still proven (matmul merge: {x0} {x1 x2}) and only
+** there (split after concat); docs/axioms.md is the generated text.
 **
 ** usage: test_verify [SOURCE_DIR]   (with it, docs/axioms.md is compared)
 */
@@ -141,6 +142,8 @@ static void test_wrong_rules(void) {
       "concat{axis=0}(%0,%1) -> %2 => concat{axis=0}(x0,x3) ; concat{axis=0}(x1,x2) ; concat{axis=1}(%0,%1) -> %2",
       /* split after concat of operands of different classes */
       "r0 candidate x0:matrix x1:any/2 | concat{axis=0}(x0,x1) ; split:2{axis=0,parts=2}(%0) -> %1.0 %1.1 => x0 x1",
+      /* ... also when the classes are subclasses of one role */
+      "r0 candidate x0:matrix x1:matrix.1 | concat{axis=0}(x0,x1) ; split:2{axis=0,parts=2}(%0) -> %1.0 %1.1 => x0 x1",
   };
   int n = (int)(sizeof wrong / sizeof wrong[0]);
   tsoR_Set in, out;
@@ -419,6 +422,132 @@ static void test_float_check(void) {
   EXPECT(strstr(note, "counterexample") != NULL);
 }
 
+/* Proves text (a candidate) with refinement; returns the result (model
+** freed) and the rule with the classes it got in *out. */
+static tsoV_Result prove_refined(const char *text, tsoR_Rule *out) {
+  tsoV_Result res;
+  tsoV_Options o = opts();
+  *out = rule(text);
+  EXPECT(tsoV_prove_rule(&ax, out, &o, &res) == TSO_OK);
+  free(res.model);
+  res.model = NULL;
+  if (res.refined) memcpy(out->in_kind, res.in_kind, sizeof out->in_kind);
+  return res;
+}
+
+/* Source and target of r agree in float on the given shapes. */
+static int sides_equal(const tsoR_Rule *r, const tsoO_Shape *sh) {
+  char err[TSO_ERRMAX];
+  tsoI_Graph *a = NULL, *b = NULL;
+  tsoI_CompareResult cr;
+  if (tsoR_instantiate(r, 0, sh, &a, err) || tsoR_instantiate(r, 1, sh, &b, err)) {
+    fprintf(stderr, "instantiation failed: %s\n", err);
+    tsoI_free(a);
+    return 0;
+  }
+  tso_status st = tsoI_compare(a, b, 7, 1e-4, 1e-5, &cr);
+  tsoI_free(a);
+  tsoI_free(b);
+  return st == TSO_OK && !cr.unchecked;
+}
+
+static tsoO_Shape shape2(int64_t a, int64_t b) {
+  tsoO_Shape s;
+  memset(&s, 0, sizeof s);
+  s.rank = 2, s.d[0] = a, s.d[1] = b;
+  return s;
+}
+
+/* Shape classes are refined where the rule is still proven, and only there. */
+static void test_refine(void) {
+  tsoR_Rule r;
+  tsoV_Result res;
+  char err[TSO_ERRMAX];
+  /* two matmuls sharing an operand, merged: x0 is free, x1 and x2 stay one class */
+  const char *merge = "r0 candidate x0:matrix x1:matrix x2:matrix | matmul(x0,x1) ; matmul(x0,x2) -> %0 %1 => "
+                      "concat{axis=1}(x1,x2) ; matmul(x0,%0) ; split:2{axis=1,parts=2}(%1) -> %2.0 %2.1";
+  res = prove_refined(merge, &r);
+  EXPECT(res.status == TSO_RULE_PROVEN && res.refined && res.outputs == 2);
+  EXPECT(r.in_kind[0] == TSO_IN_MATRIX && r.in_kind[1] == tsoR_in_kind(TSO_IN_MATRIX, 1) &&
+         r.in_kind[2] == r.in_kind[1]);
+  EXPECT(strstr(res.note, "{x0} {x1 x2}") != NULL);
+  EXPECT(tsoR_check(&r, err) == TSO_OK);
+  /* ... which is right on non-square shapes (BERT's projections: 128x768 by 768x64) */
+  tsoO_Shape sh[3] = {shape2(3, 5), shape2(5, 2), shape2(5, 2)};
+  EXPECT(sides_equal(&r, sh));
+  sh[0] = shape2(6, 4), sh[1] = sh[2] = shape2(4, 3);
+  EXPECT(sides_equal(&r, sh));
+  /* and is proven again with its stored classes, and not refined further */
+  tsoV_Options o = opts();
+  r.status = TSO_RULE_PROVEN;
+  EXPECT(tsoV_prove_rule(&ax, &r, &o, &res) == TSO_OK && res.status == TSO_RULE_PROVEN && !res.refined);
+  free(res.model);
+  /* the same direction reversed (the form the generator writes) */
+  res = prove_refined("r0 candidate x0:matrix x1:matrix x2:matrix | concat{axis=1}(x1,x2) ; matmul(x0,%0) ; "
+                      "split:2{axis=1,parts=2}(%1) -> %2.0 %2.1 => matmul(x0,x2) ; matmul(x0,x1) -> %1 %0",
+                      &r);
+  EXPECT(res.status == TSO_RULE_PROVEN && res.refined && r.in_kind[0] == TSO_IN_MATRIX &&
+         r.in_kind[1] == tsoR_in_kind(TSO_IN_MATRIX, 1) && r.in_kind[2] == r.in_kind[1]);
+  /* split in halves after concat: the halves are the operands only when they have one shape */
+  res = prove_refined("r0 candidate x0:matrix x1:matrix | concat{axis=0}(x0,x1) ; split:2{axis=0,parts=2}(%0) -> "
+                      "%1.0 %1.1 => x0 x1",
+                      &r);
+  EXPECT(res.status == TSO_RULE_PROVEN && !res.refined && r.in_kind[0] == r.in_kind[1]);
+  /* merged convolutions split in halves keep their kernels together ... */
+  res = prove_refined("r0 candidate x0:act4 x1:kernel x2:kernel | conv2d{kernel=3x3}(x0,x1) ; "
+                      "conv2d{kernel=3x3}(x0,x2) -> %0 %1 => concat{axis=0}(x1,x2) ; conv2d{kernel=3x3}(x0,%0) ; "
+                      "split:2{axis=1,parts=2}(%1) -> %2.0 %2.1",
+                      &r);
+  EXPECT(res.status == TSO_RULE_PROVEN && !res.refined && r.in_kind[1] == TSO_IN_KERNEL &&
+         r.in_kind[2] == TSO_IN_KERNEL);
+  /* ... but concatenated outputs need not: the kernels may have different output channels */
+  res = prove_refined("r0 candidate x0:kernel x1:act4 x2:kernel | conv2d{kernel=3x3}(x1,x0) ; "
+                      "conv2d{kernel=3x3}(x1,x2) ; concat{axis=1}(%1,%0) -> %2 => concat{axis=0}(x2,x0) ; "
+                      "conv2d{kernel=3x3}(x1,%0) -> %1",
+                      &r);
+  EXPECT(res.status == TSO_RULE_PROVEN && res.refined && r.in_kind[0] == TSO_IN_KERNEL &&
+         r.in_kind[2] == tsoR_in_kind(TSO_IN_KERNEL, 1));
+  /* greedy: the finest classes fail (x1, x2 must match), one member split off holds */
+  res = prove_refined("r0 candidate x0:matrix x1:matrix x2:matrix x3:scalar x4:scalar | matmul(x0,x1) ; "
+                      "matmul(x0,x2) ; smul(%0,x3) ; smul(%1,x4) -> %2 %3 => concat{axis=1}(x1,x2) ; "
+                      "matmul(x0,%0) ; split:2{axis=1,parts=2}(%1) ; smul(%2.0,x3) ; smul(%2.1,x4) -> %3 %4",
+                      &r);
+  EXPECT(res.status == TSO_RULE_PROVEN && res.refined && r.in_kind[0] == TSO_IN_MATRIX &&
+         r.in_kind[1] == tsoR_in_kind(TSO_IN_MATRIX, 1) && r.in_kind[2] == r.in_kind[1]);
+  EXPECT(r.in_kind[3] == TSO_IN_SCALAR && r.in_kind[4] == TSO_IN_SCALAR); /* rank 0: never split */
+  /* refinement off: the classes stay */
+  r = rule(merge);
+  o.refine = 0;
+  EXPECT(tsoV_prove_rule(&ax, &r, &o, &res) == TSO_OK && res.status == TSO_RULE_PROVEN && !res.refined);
+  free(res.model);
+  /* the prover of sets ships the refined classes, whatever the number of threads */
+  tsoR_Set in, out1, out2;
+  memset(&in, 0, sizeof in);
+  memset(&out1, 0, sizeof out1);
+  memset(&out2, 0, sizeof out2);
+  r = rule(merge);
+  EXPECT(tsoR_set_add(&in, &r) == TSO_OK);
+  r = rule("r0 candidate x0:matrix x1:matrix | ewadd(x0,x1) -> %0 => ewadd(x1,x0) -> %0");
+  EXPECT(tsoR_set_add(&in, &r) == TSO_OK);
+  for (int jobs = 1; jobs <= 2; jobs++) {
+    tsoV_Result rs[2];
+    tsoV_Counts c;
+    memset(rs, 0, sizeof rs);
+    o = opts();
+    o.jobs = jobs;
+    EXPECT(tsoV_prove_set(&ax, &in, &o, rs, &c, err) == TSO_OK);
+    EXPECT(c.proven == 2 && c.refined == 2);
+    EXPECT(tsoV_proven_set(&in, rs, jobs == 1 ? &out1 : &out2) == TSO_OK);
+    tsoV_results_free(rs, 2);
+  }
+  EXPECT(out1.n == 2 && out2.n == 2 && !memcmp(out1.r, out2.r, 2 * sizeof *out1.r));
+  EXPECT(out1.n == 2 && out1.r[0].in_kind[1] == tsoR_in_kind(TSO_IN_MATRIX, 1) &&
+         out1.r[1].in_kind[1] == tsoR_in_kind(TSO_IN_MATRIX, 1));
+  tsoR_set_free(&in);
+  tsoR_set_free(&out1);
+  tsoR_set_free(&out2);
+}
+
 /* docs/axioms.md is exactly what --axioms-md writes. */
 static void test_docs(const char *srcdir) {
   char path[4096];
@@ -459,6 +588,7 @@ int main(int argc, char **argv) {
   test_encoding();
   test_kernels();
   test_float_check();
+  test_refine();
   if (argc > 1) test_docs(argv[1]);
   if (failures) fprintf(stderr, "test_verify: %d failures\n", failures);
   else printf("test_verify: ok (%d axioms)\n", ax.n);

@@ -1,13 +1,15 @@
 /*
 ** prove.c -- one proof per rule. First the independent float check: the
 ** rule is evaluated with the reference kernels on random well-formed
-** shapes (inputs of one kind share a shape); a rule it refutes is false and
-** goes no further. Then Z3: the rule's two patterns become terms over
+** shapes (inputs of one shape class share a shape); a rule it refutes is
+** false and goes no further. Then Z3: the rule's two patterns become terms over
 ** fresh input constants, with what their well-formedness says about
 ** shapes, and for every output `axioms and source != target` must be unsat
 ** within the rule's time-out. A rule not proven gets a wider counterexample
 ** search (more shapes, then a Z3 model with MBQI) to tell refuted from
-** unknown.
+** unknown. A rule is also proven under finer shape classes where it can
+** be (tsoV_prove_rule in verify.h): the finest classes it is proven with
+** are what it ships with.
 **
 ** Invariants: Z3_L_UNDEF is never a proof; nothing here exits. Rules are
 ** proven in chunks of consecutive rules that share one Z3 context whose
@@ -33,6 +35,7 @@ void tsoV_options_default(tsoV_Options *o) {
   o->jobs = 0;
   o->seed = 1;
   o->float_shapes = 3;
+  o->refine = 1;
 }
 
 tso_status tsoV_proven_set(const tsoR_Set *in, const tsoV_Result *res, tsoR_Set *out) {
@@ -40,6 +43,7 @@ tso_status tsoV_proven_set(const tsoR_Set *in, const tsoV_Result *res, tsoR_Set 
     if (res[i].status != TSO_RULE_PROVEN) continue;
     tsoR_Rule r = in->r[i];
     r.status = TSO_RULE_PROVEN;
+    if (res[i].refined) memcpy(r.in_kind, res[i].in_kind, sizeof r.in_kind);
     tso_status st = tsoR_set_add(out, &r);
     if (st) return st;
   }
@@ -56,7 +60,8 @@ void tsoV_results_free(tsoV_Result *res, size_t n) {
 /* ---- shapes where both sides are well-formed ----------------------- */
 
 /* Shape classes of a rule: input i has class cls[i]; class c has rank
-** crank[c]. Inputs of one (kind, rank) share a class. */
+** crank[c]. Inputs of one (kind byte, rank) share a class; classes are
+** numbered in order of first use. */
 typedef struct Classes {
   int n;
   int cls[TSO_RULE_MAX_IN];
@@ -158,6 +163,8 @@ static int side_infer(const tsoR_Rule *r, int side, const tsoO_Shape *sh) {
 typedef struct Search {
   const tsoR_Rule *r;
   Classes c;
+  const tsoR_Rule *base; /* or NULL: r refines base's classes, and a solution must tell them apart */
+  Classes bc;            /* base's classes */
   int ndims, cls[TSO_RULE_MAX_IN * TSO_MAX_RANK], axis[TSO_RULE_MAX_IN * TSO_MAX_RANK];
   int vals[32], nv;
   int order[TSO_RULE_MAX_IN * TSO_MAX_RANK][32]; /* value order of each dim */
@@ -166,6 +173,18 @@ typedef struct Search {
   tsoO_Shape *out;
   int want, found;
 } Search;
+
+/* 1 when shapes sh tell r's classes from base's: two inputs that share a
+** class in base but not in r have different shapes (always 1 without a
+** base). */
+static int distinguishes(const Search *s, const tsoO_Shape *sh) {
+  if (!s->base) return 1;
+  for (int i = 0; i < s->r->nin; i++)
+    for (int j = 0; j < i; j++)
+      if (s->bc.cls[i] == s->bc.cls[j] && s->c.cls[i] != s->c.cls[j] && memcmp(&sh[i], &sh[j], sizeof sh[i]))
+        return 1;
+  return 0;
+}
 
 /* Depth-first search over the class dims, each partial assignment checked
 ** with the unassigned dims unknown. 1 when a new solution was added. */
@@ -177,7 +196,7 @@ static int dfs(Search *s, int i) {
   if (i == s->ndims) {
     for (int f = 0; f < s->found; f++)
       if (!memcmp(&s->out[f * s->r->nin], sh, (size_t)s->r->nin * sizeof sh[0])) return 0;
-    if (!shapes_ok(s->r, sh)) return 0;
+    if (!distinguishes(s, sh) || !shapes_ok(s->r, sh)) return 0;
     memcpy(&s->out[s->found * s->r->nin], sh, (size_t)s->r->nin * sizeof sh[0]);
     s->found++;
     return 1;
@@ -193,19 +212,31 @@ static int dfs(Search *s, int i) {
 
 /* Finds up to want distinct well-formed shape assignments into out[]
 ** (want x nin shapes); returns how many. The first uses the preferred
-** value order; the others shuffle it (seeded), for variety. */
-static int find_shapes(const tsoR_Rule *r, uint64_t seed, int want, tsoO_Shape *out) {
+** value order; the others shuffle it (seeded), for variety. With a base
+** (a rule with the same patterns and coarser classes), only assignments
+** that base's classes do not allow count. */
+static int find_shapes(const tsoR_Rule *r, const tsoR_Rule *base, uint64_t seed, int want, tsoO_Shape *out) {
   Search *s = calloc(1, sizeof *s);
   if (!s) return 0;
   uint64_t rs = seed ^ 0x5eed5eedull;
-  s->r = r, s->out = out, s->want = want;
+  s->r = r, s->out = out, s->want = want, s->base = base;
   classes_of(r, &s->c);
+  if (base) classes_of(base, &s->bc);
   s->nv = dim_values(r, s->vals);
-  for (int k = 0; k < s->c.n; k++)
-    for (int a = 0; a < s->c.crank[k]; a++) s->cls[s->ndims] = k, s->axis[s->ndims++] = a;
+  /* With a base, the classes split off an earlier class of base come last
+  ** and start from the second preferred value: the first assignment then
+  ** tells them apart when the patterns let it, and backtracking varies them
+  ** first. */
+  int split_off[TSO_RULE_MAX_IN] = {0}, bof[TSO_RULE_MAX_IN];
+  for (int i = 0; base && i < r->nin; i++) bof[s->c.cls[i]] = s->bc.cls[i];
+  for (int k = 0; base && k < s->c.n; k++)
+    for (int k2 = 0; k2 < k; k2++) split_off[k] |= bof[k2] == bof[k];
+  for (int last = 0; last < 2; last++)
+    for (int k = 0; k < s->c.n; k++)
+      for (int a = 0; a < s->c.crank[k] && split_off[k] == last; a++) s->cls[s->ndims] = k, s->axis[s->ndims++] = a;
   for (int attempt = 0; attempt < want + 4 && s->found < want; attempt++) {
     for (int i = 0; i < s->ndims; i++) {
-      for (int j = 0; j < s->nv; j++) s->order[i][j] = j;
+      for (int j = 0; j < s->nv; j++) s->order[i][j] = split_off[s->cls[i]] ? (j + 1) % s->nv : j;
       if (attempt > 0)
         for (int j = s->nv - 1; j > 0; j--) {
           int q = tsoV_randint(&rs, j + 1), t = s->order[i][j];
@@ -217,6 +248,7 @@ static int find_shapes(const tsoR_Rule *r, uint64_t seed, int want, tsoO_Shape *
     s->budget = 4000;
     dfs(s, 0);
     if (!s->ndims) break; /* no dims: one assignment only */
+    if (base && !s->found) break; /* the patterns likely tie the split classes: do not insist */
   }
   int n = s->found;
   free(s);
@@ -226,7 +258,7 @@ static int find_shapes(const tsoR_Rule *r, uint64_t seed, int want, tsoO_Shape *
 tso_status tsoV_find_shapes(const tsoR_Rule *r, uint64_t seed, int k, tsoO_Shape *shapes) {
   tsoO_Shape *all = malloc((size_t)(k + 1) * TSO_RULE_MAX_IN * sizeof *all);
   if (!all) return TSO_ERR_NOMEM;
-  int n = find_shapes(r, seed, k + 1, all);
+  int n = find_shapes(r, NULL, seed, k + 1, all);
   if (n > k) memcpy(shapes, &all[k * r->nin], (size_t)r->nin * sizeof *shapes);
   free(all);
   return n > k ? TSO_OK : TSO_ERR_SHAPE;
@@ -243,14 +275,17 @@ static void shapes_str(const tsoR_Rule *r, const tsoO_Shape *sh, char *buf, size
   }
 }
 
-tso_status tsoV_float_check(const tsoR_Rule *r, uint64_t seed, int sets, int *nsets, char *note, size_t n) {
+/* tsoV_float_check, on shapes that base's classes do not allow when base
+** is not NULL (see find_shapes). */
+static tso_status float_check(const tsoR_Rule *r, const tsoR_Rule *base, uint64_t seed, int sets, int *nsets,
+                              char *note, size_t n) {
   char err[TSO_ERRMAX], sb[160];
   tso_status st = TSO_OK;
   *nsets = 0;
   if (sets < 1) sets = 1;
   tsoO_Shape *all = malloc((size_t)sets * TSO_RULE_MAX_IN * sizeof *all);
   if (!all) return TSO_ERR_NOMEM;
-  int found = find_shapes(r, seed, sets, all);
+  int found = find_shapes(r, base, seed, sets, all);
   if (!found) {
     free(all);
     snprintf(note, n, "no shapes found where both sides are well-formed");
@@ -284,6 +319,10 @@ tso_status tsoV_float_check(const tsoR_Rule *r, uint64_t seed, int sets, int *ns
   }
   free(all);
   return st;
+}
+
+tso_status tsoV_float_check(const tsoR_Rule *r, uint64_t seed, int sets, int *nsets, char *note, size_t n) {
+  return float_check(r, NULL, seed, sets, nsets, note, n);
 }
 
 /* ---- the Z3 encoding of a rule ----------------------------------------- */
@@ -596,6 +635,166 @@ static int z3_check(const tsoV_Axioms *ax, const tsoR_Rule *r, const int ranks[2
   return rc;
 }
 
+/* ---- finer shape classes ------------------------------------------------ */
+
+/* A partition of a rule's inputs into groups: input i is in group grp[i].
+** Normalized (part_norm), groups are numbered in order of first use, so
+** two partitions are equal exactly when their bytes are. */
+typedef struct Part {
+  int n;                    /* groups */
+  int grp[TSO_RULE_MAX_IN]; /* group of each input; 0 beyond the inputs */
+} Part;
+
+/* Renumbers the groups of p (numbers 0..nin) in order of first use. */
+static void part_norm(Part *p, int nin) {
+  int map[TSO_RULE_MAX_IN + 1], n = 0;
+  for (int g = 0; g <= TSO_RULE_MAX_IN; g++) map[g] = -1;
+  for (int i = 0; i < nin; i++) {
+    if (map[p->grp[i]] < 0) map[p->grp[i]] = n++;
+    p->grp[i] = map[p->grp[i]];
+  }
+  p->n = n;
+}
+
+/* out = r with the shape classes of p, a refinement of r's classes: each
+** group's kind byte is its members' role with, as subclass, the index of
+** the group among the groups of that role and rank in order of first use
+** (so a partition equal to the generator's classes gives its bytes). */
+static void part_apply(const tsoR_Rule *r, const Part *p, tsoR_Rule *out) {
+  int sub[TSO_RULE_MAX_IN + 1];
+  *out = *r;
+  for (int g = 0; g <= TSO_RULE_MAX_IN; g++) sub[g] = -1;
+  for (int i = 0; i < r->nin; i++) {
+    int g = p->grp[i], role = tsoR_in_role(r->in_kind[i]);
+    if (sub[g] < 0) {
+      /* g is first used here: count the groups of this role and rank before it */
+      sub[g] = 0;
+      for (int j = 0; j < i; j++) {
+        int first = 1;
+        for (int k = 0; k < j; k++) first &= p->grp[k] != p->grp[j];
+        sub[g] += first && tsoR_in_role(r->in_kind[j]) == role && r->in_rank[j] == r->in_rank[i];
+      }
+    }
+    out->in_kind[i] = tsoR_in_kind(role, sub[g]);
+  }
+}
+
+/* The refinement of one rule. */
+typedef struct Refine {
+  const tsoV_Axioms *ax;
+  const tsoR_Rule *r;
+  const tsoV_Options *o;
+  Session *ss;              /* the chunk's session, or NULL (or closed): fresh contexts */
+  const int (*ranks)[TSO_RULE_MAX_OPS][TSO_RULE_MAX_OPIN]; /* op_ranks() of r */
+  double deadline;          /* tsoV_now() after which no attempt starts */
+  Part orig, fin;           /* r's classes; the finest partition tried */
+  int multi;                /* some class of rank > 0 has several members: worth trying */
+} Refine;
+
+/* Sets f up for rule r: its classes, and the finest partition (every input
+** its own class, but a class of rank 0 is never split: its members' shapes
+** are all equal anyway). All the attempts get o->timeout_ms together. */
+static void refine_start(Refine *f, const tsoV_Axioms *ax, const tsoR_Rule *r, const tsoV_Options *o, Session *ss,
+                         const int ranks[2][TSO_RULE_MAX_OPS][TSO_RULE_MAX_OPIN]) {
+  Classes cl;
+  int size[TSO_RULE_MAX_IN] = {0};
+  memset(f, 0, sizeof *f);
+  f->ax = ax, f->r = r, f->o = o, f->ss = ss, f->ranks = ranks;
+  f->deadline = tsoV_now() + o->timeout_ms / 1000.0;
+  classes_of(r, &cl);
+  for (int i = 0; i < r->nin; i++) f->orig.grp[i] = cl.cls[i], size[cl.cls[i]]++;
+  f->orig.n = cl.n;
+  for (int i = 0; i < r->nin; i++) {
+    f->multi |= size[cl.cls[i]] > 1 && r->in_rank[i] > 0;
+    f->fin.grp[i] = i;
+    if (!r->in_rank[i])
+      for (int j = 0; j < i; j++)
+        if (cl.cls[j] == cl.cls[i]) {
+          f->fin.grp[i] = f->fin.grp[j];
+          break;
+        }
+  }
+  part_norm(&f->fin, r->nin);
+}
+
+/* 1 when r with the classes of p (finer than those of base, a partition r
+** is proven with) is proven: the float check on shapes that base's classes
+** do not allow, then Z3 within what is left of the time (its wall time in
+** *ms, 0 when not asked). */
+static int refined_proven(Refine *f, const Part *p, const Part *base, double *ms) {
+  char note[TSO_ERRMAX];
+  int nsets = 0, failed = -1, zr;
+  tsoR_Rule cand, coarse;
+  if (ms) *ms = 0;
+  if (tsoV_now() >= f->deadline) return 0;
+  part_apply(f->r, p, &cand);
+  part_apply(f->r, base, &coarse);
+  if (float_check(&cand, &coarse, f->o->seed, f->o->float_shapes, &nsets, note, sizeof note) != TSO_OK) return 0;
+  double left = (f->deadline - tsoV_now()) * 1000.0;
+  if (left < 1) return 0;
+  tsoV_Result tmp;
+  memset(&tmp, 0, sizeof tmp);
+  double tz = tsoV_now();
+  if (f->ss && f->ss->open) {
+    zr = session_check(f->ss, &cand, f->ranks, (unsigned)left, -1, &tmp, &failed, 0);
+    if (zr) session_close(f->ss);
+  } else {
+    zr = z3_check(f->ax, &cand, f->ranks, (unsigned)left, 0, f->o->qi_threshold, -1, &tmp, &failed, 0);
+  }
+  free(tmp.model);
+  if (ms) *ms = (tsoV_now() - tz) * 1000.0;
+  return !zr && failed < 0;
+}
+
+/* After the finest partition failed, and r was proven with its own
+** classes: one member at a time split off its class (inputs in order),
+** kept when proven. 1 with the result in *cur when anything was split. */
+static int refine_greedy(Refine *f, Part *cur) {
+  const tsoR_Rule *r = f->r;
+  int got = 0;
+  *cur = f->orig;
+  for (int i = 0; i < r->nin; i++) {
+    int members = 0;
+    for (int j = 0; j < r->nin; j++) members += cur->grp[j] == cur->grp[i];
+    if (members < 2 || !r->in_rank[i]) continue;
+    Part cand = *cur;
+    cand.grp[i] = cur->n;
+    part_norm(&cand, r->nin);
+    if (!memcmp(&cand, &f->fin, sizeof cand)) continue; /* tried first */
+    if (refined_proven(f, &cand, cur, NULL)) {
+      *cur = cand;
+      got = 1;
+    }
+  }
+  return got;
+}
+
+/* Appends " {x0} {x1 x2}" (the groups of p) to note, when it all fits. */
+static void part_note(const Part *p, int nin, char *note, size_t n) {
+  size_t len = strlen(note);
+  if (len + 5 * (size_t)nin + 1 > n) return; /* " {xI}" at most per input */
+  for (int g = 0; g < p->n; g++) {
+    int first = 1;
+    for (int i = 0; i < nin; i++)
+      if (p->grp[i] == g) {
+        len += (size_t)snprintf(note + len, n - len, " %sx%d", first ? "{" : "", i);
+        first = 0;
+      }
+    note[len++] = '}', note[len] = 0;
+  }
+}
+
+/* Records partition p in res: the kind bytes, and the groups in the note. */
+static void refine_result(const Refine *f, const Part *p, tsoV_Result *res) {
+  tsoR_Rule rc;
+  part_apply(f->r, p, &rc);
+  res->refined = 1;
+  memcpy(res->in_kind, rc.in_kind, sizeof res->in_kind);
+  size_t len = strlen(res->note);
+  snprintf(res->note + len, sizeof res->note - len, "; finer shape classes:");
+  part_note(p, f->r->nin, res->note, sizeof res->note);
+}
+
 /* Proves r; with a session (ss non-NULL and open) the Z3 part runs in
 ** it, else in a fresh context. A session broken by a Z3 error is closed. */
 static void prove_rule(const tsoV_Axioms *ax, const tsoR_Rule *r, const tsoV_Options *o, Session *ss,
@@ -628,6 +827,23 @@ static void prove_rule(const tsoV_Axioms *ax, const tsoR_Rule *r, const tsoV_Opt
     goto out;
   }
   int failed = -1, zr;
+  Refine f;
+  int refining = 0;
+  if (o->refine && r->status != TSO_RULE_PROVEN && fst == TSO_OK) {
+    refine_start(&f, ax, r, o, ss, ranks);
+    refining = f.multi;
+  }
+  /* The finest classes first: a rule proven with them is proven with its
+  ** own (a special case of the same formulas), so Z3 need not be asked
+  ** twice. */
+  if (refining && refined_proven(&f, &f.fin, &f.orig, &res->ms)) {
+    res->status = TSO_RULE_PROVEN;
+    res->why = TSO_V_WHY_PROVEN;
+    res->outputs = r->src.nout;
+    snprintf(res->note, sizeof res->note, "proven (%d outputs), float check on %d shape sets", res->outputs, nsets);
+    refine_result(&f, &f.fin, res);
+    goto out;
+  }
   double tz = tsoV_now();
   if (ss && ss->open) {
     zr = session_check(ss, r, ranks, o->timeout_ms, -1, res, &failed, o->keep_models);
@@ -643,6 +859,8 @@ static void prove_rule(const tsoV_Axioms *ax, const tsoR_Rule *r, const tsoV_Opt
       res->why = TSO_V_WHY_PROVEN;
       snprintf(res->note, sizeof res->note, "proven (%d outputs), float check on %d shape sets", res->outputs,
                nsets);
+      Part cur;
+      if (refining && refine_greedy(&f, &cur)) refine_result(&f, &cur, res);
     } else {
       res->status = TSO_RULE_UNKNOWN;
       res->why = TSO_V_WHY_FLOAT;
@@ -712,10 +930,11 @@ static void progress(Pool *p, int final) {
   if (p->o->quiet) return;
   if (!final && now - p->last < (p->tty ? 0.2 : 10.0)) return;
   p->last = now;
-  fprintf(stderr, "%staso-verify: %llu/%llu rules: %llu proven, %llu refuted, %llu unknown [%.1f s]%s",
+  fprintf(stderr, "%staso-verify: %llu/%llu rules: %llu proven (%llu with finer shape classes), %llu refuted, %llu "
+          "unknown [%.1f s]%s",
           p->tty ? "\r" : "", (unsigned long long)c->done, (unsigned long long)c->total,
-          (unsigned long long)c->proven, (unsigned long long)c->refuted, (unsigned long long)c->unknown,
-          now - p->t0, p->tty && !final ? "" : "\n");
+          (unsigned long long)c->proven, (unsigned long long)c->refined, (unsigned long long)c->refuted,
+          (unsigned long long)c->unknown, now - p->t0, p->tty && !final ? "" : "\n");
   fflush(stderr);
 }
 
@@ -747,6 +966,7 @@ static void *worker(void *arg) {
       if (p->res[i].why == TSO_V_WHY_FLOAT) c->float_fail++;
       if (p->res[i].why == TSO_V_WHY_ILLFORMED) c->illformed++;
       if (p->res[i].why == TSO_V_WHY_CONSTANT) c->constant++;
+      if (p->res[i].refined) c->refined++;
       progress(p, 0);
       pthread_mutex_unlock(&p->mu);
     }

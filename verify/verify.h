@@ -13,7 +13,8 @@
 **   encode.c    the per-operator encoding description, canonical
 **               parameters, and the Z3 terms of rules and axioms;
 **   prove.c     the float check, then one proof per rule output (axioms
-**               and src != dst must be unsat), threads, counts;
+**               and src != dst must be unsat), the refinement of shape
+**               classes, threads, counts;
 **   modeval.c   exact kernels in the prime field GF(2^61 - 1);
 **   validate.c  every axiom checked exactly on every small shape
 **               combination the operators accept, plus random larger
@@ -178,6 +179,7 @@ typedef struct tsoV_Options {
   int quiet;             /* no progress line */
   int keep_models;       /* keep the counter-model text in results */
   double qi_threshold;   /* > 0: Z3's E-matching cost thresholds (eager and lazy) */
+  int refine;            /* 1 (default): give proven rules the finest shape classes still proven */
 } tsoV_Options;
 
 /* The default options. */
@@ -187,7 +189,8 @@ typedef struct tsoV_Result {
   uint8_t status;        /* TSO_RULE_PROVEN, _REFUTED or _UNKNOWN */
   uint8_t why;           /* TSO_V_WHY_* */
   uint8_t outputs;       /* outputs proven */
-  uint8_t pad_;
+  uint8_t refined;       /* 1: proven under the finer shape classes in_kind[] too */
+  uint8_t in_kind[TSO_RULE_MAX_IN]; /* refined: the rule's kind bytes with those classes */
   double ms;             /* wall time of the proof (Z3 only) */
   double total_ms;       /* wall time of everything for this rule */
   char note[320];        /* one line: why, shapes, ... */
@@ -198,33 +201,49 @@ typedef struct tsoV_Result {
 typedef struct tsoV_Counts {
   uint64_t total, done;
   uint64_t proven, refuted, unknown, float_fail, illformed, constant;
+  uint64_t refined;      /* proven rules given finer shape classes */
 } tsoV_Counts;
 
-/* Proves one rule: tsoR_check, well-formed shapes, the Z3 proof of every
-** output, then the float check (proven rules) or a counterexample search
-** (the others). Never exits; Z3 errors become TSO_V_WHY_ERROR. */
+/* Proves one rule: tsoR_check, well-formed shapes, the float check, the
+** Z3 proof of every output (or, when it fails, a counterexample search).
+** Never exits; Z3 errors become TSO_V_WHY_ERROR.
+**
+** Refinement (o->refine, rules whose status is not already proven): a rule
+** that passes the float check and has a shape class with several members
+** (rank > 0) is also proven under finer classes -- first every input its
+** own class (proven so, it is proven: its own classes are a special case
+** of the same formulas); else, once proven with its own classes, input by
+** input, one member split off its class, kept when still proven. "Proven"
+** means the same as for the rule itself: the float check passes on shapes
+** that the finer classes allow and the coarser ones do not (drawn per
+** finer class; none found: not refined), and Z3 proves every output with
+** one set of dims per finer class. All the attempts of one rule together
+** get o->timeout_ms. A rule not refined keeps its classes; a refined one
+** gets res->refined and res->in_kind[]. Rules given as proven (taso-verify
+** --check) are proven with their stored classes and not refined. */
 tso_status tsoV_prove_rule(const tsoV_Axioms *ax, const tsoR_Rule *r, const tsoV_Options *o,
                            tsoV_Result *res);
 /* Proves every rule of in with o->jobs threads; res[] (in->n entries,
 ** zeroed by the caller) in input order. Progress on stderr unless quiet. */
 tso_status tsoV_prove_set(const tsoV_Axioms *ax, const tsoR_Set *in, const tsoV_Options *o,
                           tsoV_Result *res, tsoV_Counts *c, char *err);
-/* The rules of in whose result is TSO_RULE_PROVEN, with that status, in
-** input order (ids renumbered), appended to out: what a rule file ships. */
+/* The rules of in whose result is TSO_RULE_PROVEN, with that status and
+** their refined shape classes where they got some, in input order (ids
+** renumbered), appended to out: what a rule file ships. */
 tso_status tsoV_proven_set(const tsoR_Set *in, const tsoV_Result *res, tsoR_Set *out);
 /* Frees the model texts of res[0..n). */
 void tsoV_results_free(tsoV_Result *res, size_t n);
 
 /* The independent float check (item 7 of the issue): finds up to `sets`
-** shape assignments (inputs of one kind share a shape) where both patterns
+** shape assignments (inputs of one shape class share a shape) where both patterns
 ** are well-formed, and compares source and target with the reference
 ** kernels on random inputs. Returns TSO_OK (all agree), TSO_ERR_MISMATCH
 ** (note says where), TSO_ERR_SHAPE (no well-formed shapes found), or
 ** another error. *nsets gets the shape sets checked. */
 tso_status tsoV_float_check(const tsoR_Rule *r, uint64_t seed, int sets, int *nsets, char *note, size_t n);
-/* Finds shapes of r's inputs (rank in_rank, one shape per kind) where both
-** sides are well-formed; attempt k gives a different assignment. TSO_OK or
-** TSO_ERR_SHAPE. */
+/* Finds shapes of r's inputs (rank in_rank, one shape per shape class)
+** where both sides are well-formed; attempt k gives a different
+** assignment. TSO_OK or TSO_ERR_SHAPE. */
 tso_status tsoV_find_shapes(const tsoR_Rule *r, uint64_t seed, int k, tsoO_Shape *shapes);
 
 /* ===================================================================== */
