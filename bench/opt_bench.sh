@@ -139,13 +139,21 @@ def fmt(t):
     p10, p50, p90 = np.percentile(t, [10, 50, 90])
     return "%.2f (%.2f..%.2f)" % (p50, p10, p90)
 
-rw = ", ".join("r%d x%d" % (x["rule"], x["count"]) for x in r["rewrites"]) or "-"
+def label(x):
+    if x["rule"] < 0:
+        return "layouts x%d" % x["count"]
+    return "r%d%s x%d" % (x["rule"], " (reversed)" if "[reversed]" in x.get("text", "") else "", x["count"])
+rw = ", ".join(label(x) for x in r["rewrites"]) or "-"
 passes = r["passes"]
 extra = []
 if passes["bn_folded"]:
     extra.append("%d BN folded" % passes["bn_folded"])
+if passes.get("matmuls_flattened"):
+    extra.append("%d MatMul made 2-D" % passes["matmuls_flattened"])
 if passes["gemm_fused"]:
     extra.append("%d Gemm" % passes["gemm_fused"])
+if passes.get("layouts_lowered"):
+    extra.append("%d Gemm trans" % passes["layouts_lowered"])
 if extra:
     rw += " (+" + ", ".join(extra) + ")"
 print("| %s | %.2f | %s | %.0f | %.3f | %.3f | %s | %s | %s | %.3f | %.1e |" % (
