@@ -79,6 +79,22 @@ static inline int tsoL_strides(int layout, int rank, const int64_t *d, int64_t *
   return 0;
 }
 
+/* 1 when layouts a and b store a tensor of logical dims d[0..rank) in the
+** same order in memory (they differ only in where dims of size 1 go, as
+** the row and the column-major forms of a [1, K] matrix): no real choice. */
+static inline int tsoL_same_storage(int rank, const int64_t *d, int a, int b) {
+  int oa[16], ob[16], na = 0, nb = 0, ta[16], tb[16];
+  if (rank > 16 || tsoL_order(a, rank, ta) || tsoL_order(b, rank, tb)) return 0;
+  for (int i = 0; i < rank; i++) {
+    if (d[ta[i]] != 1) oa[na++] = ta[i];
+    if (d[tb[i]] != 1) ob[nb++] = tb[i];
+  }
+  if (na != nb) return 0;
+  for (int i = 0; i < na; i++)
+    if (oa[i] != ob[i]) return 0;
+  return 1;
+}
+
 /* ---- what each operator supports (layouts.c) ---------------------------- */
 
 /* Bit of a layout in a mask. */

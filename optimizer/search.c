@@ -702,6 +702,7 @@ static tso_status layout_moves(S *s, int32_t id, int32_t *best) {
       double bestd = 0.0;
       for (int l = 0; l < TSO_LAYOUT__COUNT; l++) {
         if (!(mask & TSO_LAYOUT_BIT(l)) || !tsoL_valid(l, g->t[t].shape.rank)) continue;
+        if (tsoL_same_storage(g->t[t].shape.rank, g->t[t].shape.d, orig, l)) continue; /* no real choice */
         if (s->deadline > 0.0 && now_s() >= s->deadline) {
           s->timed_out = 1;
           break;

@@ -527,6 +527,10 @@ static void test_layouts(void) {
   CHECK(!tsoL_transpose_is_view(p01, 2, TSO_LAYOUT_DEFAULT, TSO_LAYOUT_COLMAJOR));
   CHECK(tsoL_transpose_is_view(p0231, 4, TSO_LAYOUT_NHWC, TSO_LAYOUT_DEFAULT));
   CHECK(!tsoL_transpose_is_view(p0231, 4, TSO_LAYOUT_DEFAULT, TSO_LAYOUT_DEFAULT));
+  int64_t v1[2] = {1, 512}, m2[2] = {4, 512}, n1[4] = {1, 1, 7, 7};
+  CHECK(tsoL_same_storage(2, v1, TSO_LAYOUT_DEFAULT, TSO_LAYOUT_COLMAJOR)); /* a row vector either way */
+  CHECK(!tsoL_same_storage(2, m2, TSO_LAYOUT_DEFAULT, TSO_LAYOUT_COLMAJOR));
+  CHECK(tsoL_same_storage(4, n1, TSO_LAYOUT_DEFAULT, TSO_LAYOUT_NHWC)); /* one channel */
 
   int64_t xs[2] = {64, 128}, bs[2] = {96, 128};
   tsoI_Graph *g = tsoI_new();
