@@ -17,6 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli_bind.h"
+#include "cli_util.h"
 #include "cost/cost.h"
 #include "cost/cuda.h"
 #include "onnx/onnx.h"
@@ -83,56 +85,6 @@ typedef struct Opts {
   double budget_s, rtol, atol;
   uint64_t seed;
 } Opts;
-
-/* Parses "1x3x224x224" (or "8") into s; 0 or -1. */
-static int parse_dims(const char *v, tsoO_Shape *s) {
-  memset(s, 0, sizeof *s);
-  if (!*v) return -1;
-  while (*v) {
-    if (s->rank >= TSO_MAX_RANK) return -1;
-    char *end;
-    errno = 0;
-    long long d = strtoll(v, &end, 10);
-    if (errno || end == v || d < 0 || d > TSO_MAX_DIM) return -1;
-    s->d[s->rank++] = d;
-    v = end;
-    if (*v == 'x' || *v == 'X' || *v == ',') {
-      v++;
-      if (!*v) return -1;
-    } else if (*v) {
-      return -1;
-    }
-  }
-  return 0;
-}
-
-static int parse_num(const char *s, double *out) {
-  char *end;
-  errno = 0;
-  double v = strtod(s, &end);
-  if (errno || end == s || *end || !(v >= 0)) return -1;
-  *out = v;
-  return 0;
-}
-
-/* The default database path into buf, its folder created; NULL when no
-** home is known. */
-static const char *default_db(char *buf, size_t n) {
-  const char *x = getenv("XDG_CACHE_HOME"), *h = getenv("HOME");
-  int w;
-  if (x && x[0] == '/') w = snprintf(buf, n, "%s/taso/costs.sqlite", x);
-  else if (h && h[0]) w = snprintf(buf, n, "%s/.cache/taso/costs.sqlite", h);
-  else return NULL;
-  if (w < 0 || (size_t)w >= n) return NULL;
-  for (char *p = buf + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = 0;
-    int bad = mkdir(buf, 0755) != 0 && errno != EEXIST;
-    *p = '/';
-    if (bad) return NULL;
-  }
-  return buf;
-}
 
 #ifdef TASO_HAVE_CUDA
 /* splitmix64 */
@@ -320,7 +272,7 @@ static int bench(Opts *o) {
   /* the prediction */
   const char *path = o->db_path;
   if (strcmp(o->backend, "analytic")) {
-    if (!path) path = default_db(dbp, sizeof dbp); /* (NULL: in memory) */
+    if (!path) path = cli_default_db(dbp, sizeof dbp, 1); /* (NULL: in memory) */
     if ((st = tsoC_db_open(path, 0, &db, err)) != TSO_OK) {
       fprintf(stderr, "taso-bench: error: %s\n", err);
       rc = st == TSO_ERR_NOMEM ? EXIT_RUN : EXIT_DB;
@@ -560,33 +512,9 @@ int main(int argc, char **argv) {
       } else if (!strcmp(a, "--cost-db")) {
         o.db_path = val;
       } else if (!strcmp(a, "--shape")) {
-        const char *eq = strchr(val, '=');
-        tsoO_Shape s;
-        size_t n = eq ? (size_t)(eq - val) : 0;
-        if (!eq || n == 0 || n >= sizeof o.names[0] || parse_dims(eq + 1, &s) != 0) {
-          fprintf(stderr,
-                  "taso-bench: error: bad --shape '%s': expected NAME=DIMS, e.g. input=1x3x224x224 or batch=1\n", val);
+        if (cli_add_shape("taso-bench", val, o.binds, &o.nbinds, o.names, &o.nnames, MAX_BINDS) != 0)
           return EXIT_USAGE;
-        }
-        if (o.nnames >= MAX_BINDS) {
-          fprintf(stderr, "taso-bench: error: too many --shape bindings\n");
-          return EXIT_USAGE;
-        }
-        char *name = o.names[o.nnames++];
-        memcpy(name, val, n);
-        name[n] = 0;
-        tsoX_Bind *b = &o.binds[o.nbinds++];
-        memset(b, 0, sizeof *b);
-        b->name = name;
-        b->whole = 1;
-        b->shape = s;
-        if (s.rank == 1) {
-          b = &o.binds[o.nbinds++];
-          memset(b, 0, sizeof *b);
-          b->name = name;
-          b->value = s.d[0];
-        }
-      } else if (parse_num(val, &v) != 0) {
+      } else if (cli_parse_num(val, &v) != 0) {
         fprintf(stderr, "taso-bench: error: %s needs a non-negative number, not '%s'\n", a, val);
         return EXIT_USAGE;
       } else if (!strcmp(a, "--runs") || !strcmp(a, "--warmup") || !strcmp(a, "--seed")) {

@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli_bind.h"
+#include "cli_util.h"
 #include "cost/cost.h"
 #include "cost/cuda.h"
 #include "onnx/onnx.h"
@@ -101,47 +103,6 @@ static int make_parent(const char *path) {
   return 0;
 }
 
-/* The default database path into buf; 0, or -1 when no home is known. */
-static int default_db(char *buf, size_t n) {
-  const char *x = getenv("XDG_CACHE_HOME"), *h = getenv("HOME");
-  int w;
-  if (x && x[0] == '/') w = snprintf(buf, n, "%s/taso/costs.sqlite", x);
-  else if (h && h[0]) w = snprintf(buf, n, "%s/.cache/taso/costs.sqlite", h);
-  else return -1;
-  return w < 0 || (size_t)w >= n ? -1 : 0;
-}
-
-/* Parses "1x3x224x224" (or "8") into s; 0 or -1. */
-static int parse_dims(const char *v, tsoO_Shape *s) {
-  memset(s, 0, sizeof *s);
-  if (!*v) return -1;
-  while (*v) {
-    if (s->rank >= TSO_MAX_RANK) return -1;
-    char *end;
-    errno = 0;
-    long long d = strtoll(v, &end, 10);
-    if (errno || end == v || d < 0 || d > TSO_MAX_DIM) return -1;
-    s->d[s->rank++] = d;
-    v = end;
-    if (*v == 'x' || *v == 'X' || *v == ',') {
-      v++;
-      if (!*v) return -1;
-    } else if (*v) {
-      return -1;
-    }
-  }
-  return 0;
-}
-
-static int parse_num(const char *s, double *out) {
-  char *end;
-  errno = 0;
-  double v = strtod(s, &end);
-  if (errno || end == s || *end || !(v >= 0)) return -1;
-  *out = v;
-  return 0;
-}
-
 typedef struct Opts {
   const char *cmd, *model, *db_path, *backend;
   tsoX_Bind binds[2 * MAX_BINDS];
@@ -216,7 +177,7 @@ static int cmd_measure(Opts *o) {
   const char *path = o->db_path;
   if (!analytic) {
     if (!path) {
-      if (default_db(dbp, sizeof dbp) != 0) {
+      if (!cli_default_db(dbp, sizeof dbp, 0)) {
         fprintf(stderr, "taso-cost: error: neither XDG_CACHE_HOME nor HOME is set; give --cost-db FILE\n");
         rc = EXIT_USAGE;
         goto end;
@@ -369,7 +330,7 @@ static int cmd_dump(Opts *o) {
   char err[TSO_ERRMAX] = "", dbp[4096];
   const char *path = o->db_path;
   if (!path) {
-    if (default_db(dbp, sizeof dbp) != 0) {
+    if (!cli_default_db(dbp, sizeof dbp, 0)) {
       fprintf(stderr, "taso-cost: error: neither XDG_CACHE_HOME nor HOME is set; give --cost-db FILE\n");
       return EXIT_USAGE;
     }
@@ -442,34 +403,9 @@ int main(int argc, char **argv) {
       } else if (!strcmp(a, "--backend")) {
         o.backend = val;
       } else if (!strcmp(a, "--shape")) {
-        const char *eq = strchr(val, '=');
-        tsoO_Shape s;
-        size_t n = eq ? (size_t)(eq - val) : 0;
-        if (!eq || n == 0 || n >= sizeof o.names[0] || parse_dims(eq + 1, &s) != 0) {
-          fprintf(stderr, "taso-cost: error: bad --shape '%s': expected NAME=DIMS, e.g. input=1x3x224x224 or batch=1\n",
-                  val);
+        if (cli_add_shape("taso-cost", val, o.binds, &o.nbinds, o.names, &o.nnames, MAX_BINDS) != 0)
           return EXIT_USAGE;
-        }
-        if (o.nnames >= MAX_BINDS) {
-          fprintf(stderr, "taso-cost: error: too many --shape bindings\n");
-          return EXIT_USAGE;
-        }
-        char *name = o.names[o.nnames++];
-        memcpy(name, val, n);
-        name[n] = 0;
-        /* a graph input's whole shape, or one symbolic dimension: the importer uses what matches */
-        tsoX_Bind *b = &o.binds[o.nbinds++];
-        memset(b, 0, sizeof *b);
-        b->name = name;
-        b->whole = 1;
-        b->shape = s;
-        if (s.rank == 1) {
-          b = &o.binds[o.nbinds++];
-          memset(b, 0, sizeof *b);
-          b->name = name;
-          b->value = s.d[0];
-        }
-      } else if (parse_num(val, &v) != 0) {
+      } else if (cli_parse_num(val, &v) != 0) {
         fprintf(stderr, "taso-cost: error: %s needs a non-negative number, not '%s'\n", a, val);
         return EXIT_USAGE;
       } else if (!strcmp(a, "--budget")) {

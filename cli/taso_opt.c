@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "taso/taso.h"
+#include "cli_util.h"
 #include "cost/cuda.h"
 
 enum {
@@ -136,24 +137,6 @@ static const char *default_rules(char *buf, size_t n) {
   }
   if (TASO_RULES_SOURCE[0] && readable(TASO_RULES_SOURCE)) return TASO_RULES_SOURCE;
   return NULL;
-}
-
-/* The default cost database path into buf (its folder created), or NULL. */
-static const char *default_db(char *buf, size_t n) {
-  const char *x = getenv("XDG_CACHE_HOME"), *h = getenv("HOME");
-  int w;
-  if (x && x[0] == '/') w = snprintf(buf, n, "%s/taso/costs.sqlite", x);
-  else if (h && h[0]) w = snprintf(buf, n, "%s/.cache/taso/costs.sqlite", h);
-  else return NULL;
-  if (w < 0 || (size_t)w >= n) return NULL;
-  for (char *p = buf + 1; *p; p++) { /* mkdir -p of the folder */
-    if (*p != '/') continue;
-    *p = 0;
-    int bad = mkdir(buf, 0755) != 0 && errno != EEXIST;
-    *p = '/';
-    if (bad) return NULL;
-  }
-  return buf;
 }
 
 /* Writes s as a JSON string literal to f. */
@@ -455,7 +438,7 @@ int main(int argc, char **argv) {
   }
   if (rules_note && !quiet && !json) fprintf(stderr, "taso-opt: note: %s\n", rules_note);
   opt.rules_path = rules;
-  if (!costdb && (!opt.backend || strcmp(opt.backend, "analytic"))) costdb = default_db(dbbuf, sizeof dbbuf);
+  if (!costdb && (!opt.backend || strcmp(opt.backend, "analytic"))) costdb = cli_default_db(dbbuf, sizeof dbbuf, 1);
   opt.cost_db = costdb;
   if (dot) {
     snprintf(dotpath, sizeof dotpath, "%s.before.dot", dot);

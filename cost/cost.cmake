@@ -47,7 +47,7 @@ else()
   message(STATUS "taso cost model: oneDNN backend disabled (TASO_WITH_ONEDNN=OFF)")
 endif()
 
-add_executable(taso-cost cli/taso_cost.c)
+add_executable(taso-cost cli/taso_cost.c cli/cli_util.c)
 target_compile_options(taso-cost PRIVATE ${TASO_WARNINGS})
 target_link_libraries(taso-cost PRIVATE taso_internal)
 install(TARGETS taso-cost)

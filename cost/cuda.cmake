@@ -22,7 +22,7 @@
 
 option(TASO_WITH_CUDA "Build the CUDA (cuDNN/cuBLAS) backend when the CUDA toolkit is found" ON)
 
-add_executable(taso-bench cli/taso_bench.c)
+add_executable(taso-bench cli/taso_bench.c cli/cli_util.c)
 target_compile_options(taso-bench PRIVATE ${TASO_WARNINGS})
 target_link_libraries(taso-bench PRIVATE taso_internal)
 install(TARGETS taso-bench)
