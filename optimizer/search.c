@@ -602,13 +602,26 @@ static int movable(const tsoI_Graph *g, int32_t t) {
 }
 
 /* Nodes whose cost depends on the layout of t: its producer and its
-** readers, each once. Returns the count (at most cap), -1 when more. */
-static int layout_nodes(const tsoI_Graph *g, int32_t t, int32_t *out, int cap) {
+** readers, each once. The readers come from ix when it describes g (the
+** graph being expanded), else from a walk over the nodes (replaying a
+** chain). Returns the count (at most cap), -1 when more. */
+static int layout_nodes(const tsoI_Graph *g, const tsoS_Index *ix, int32_t t, int32_t *out, int cap) {
   int n = 0;
-  if (g->t[t].producer >= 0) out[n++] = g->t[t].producer;
+  int32_t pr = g->t[t].producer;
+  if (pr >= 0) out[n++] = pr;
+  if (ix) {
+    /* a node reading t twice is listed twice, next to itself */
+    for (int32_t e = ix->cstart[t]; e < ix->cstart[t + 1]; e++) {
+      int32_t i = ix->cons[e];
+      if (i == pr || (e > ix->cstart[t] && ix->cons[e - 1] == i)) continue;
+      if (n == cap) return -1;
+      out[n++] = i;
+    }
+    return n;
+  }
   for (int32_t i = 0; i < g->nn; i++) {
     const tsoI_Node *nd = &g->n[i];
-    if (nd->flags & TSO_N_DEAD || i == g->t[t].producer) continue;
+    if (nd->flags & TSO_N_DEAD || i == pr) continue;
     for (int k = 0; k < nd->nin; k++)
       if (TSO_IN(g, nd, k) == t) {
         if (n == cap) return -1;
@@ -650,14 +663,14 @@ static unsigned layout_mask(const tsoI_Graph *g, const tsoS_Index *ix, int32_t t
 }
 
 /* Stores tensor t in `layout` on the work graph and re-costs the nodes
-** that read or write it. */
-static tso_status move_layout(S *s, int32_t t, int layout) {
+** that read or write it (ix: see layout_nodes). */
+static tso_status move_layout(S *s, const tsoS_Index *ix, int32_t t, int layout) {
   int32_t nodes[256];
   tsoI_Graph *g = s->w.g;
   if (t < 0 || t >= g->nt || !tsoL_valid(layout, g->t[t].shape.rank))
     return tsoO_fail(s->err, TSO_ERR_ARG, "layout move: bad tensor %d or layout %d", t, layout);
   g->t[t].layout = layout;
-  int n = layout_nodes(g, t, nodes, 256);
+  int n = layout_nodes(g, ix, t, nodes, 256);
   for (int i = 0; i < n; i++) {
     tso_status st = settled_cost(&s->c, g, s->w.isconst, nodes[i], &s->w.ncost[nodes[i]], s->err);
     if (st != TSO_OK) return st;
@@ -696,7 +709,7 @@ static tso_status layout_moves(S *s, int32_t id, int32_t *best) {
       if (!movable(g, t)) continue;
       unsigned mask = layout_mask(g, &s->ix, t);
       if (!mask) continue;
-      int n = layout_nodes(g, t, nodes, 256);
+      int n = layout_nodes(g, &s->ix, t, nodes, 256);
       if (n <= 0) continue;
       int orig = g->t[t].layout, bestl = orig;
       double bestd = 0.0;
@@ -726,7 +739,7 @@ static tso_status layout_moves(S *s, int32_t id, int32_t *best) {
       mt[nm] = t;
       mo[nm] = orig;
       ml[nm] = bestl;
-      if ((st = move_layout(s, t, bestl)) != TSO_OK) goto done; /* updates the nodes' costs */
+      if ((st = move_layout(s, &s->ix, t, bestl)) != TSO_OK) goto done; /* updates the nodes' costs */
       cost += bestd;
       mc[nm++] = cost;
       changed = 1;
@@ -763,7 +776,7 @@ static tso_status layout_moves(S *s, int32_t id, int32_t *best) {
   }
   /* the work graph back to the expanded candidate's */
   for (int k = nm - 1; k >= 0; k--) {
-    tso_status s2 = move_layout(s, mt[k], mo[k]);
+    tso_status s2 = move_layout(s, &s->ix, mt[k], mo[k]);
     if (st == TSO_OK) st = s2;
   }
 done:
@@ -779,7 +792,7 @@ static tso_status step(S *s, int32_t id) {
   int32_t nodes[TSO_RULE_MAX_OPS + 2];
   int n = 0;
   const Cand *c = &s->cand[id];
-  if (c->m.rule == TSO_S_LAYOUT) return move_layout(s, c->m.in[0], c->m.in[1]);
+  if (c->m.rule == TSO_S_LAYOUT) return move_layout(s, NULL, c->m.in[0], c->m.in[1]);
   tso_status st = tsoS_apply(s->w.g, &s->rules->r[c->m.rule], &c->m, NULL, nodes, &n, s->err);
   if (st == TSO_OK) st = work_new_nodes(&s->w, &s->c, nodes, n, s->err);
   return st;
