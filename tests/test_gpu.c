@@ -40,16 +40,7 @@
 static int nfail, ncheck;
 static char err[TSO_ERRMAX];
 
-#define CHECK(c, ...)                             \
-  do {                                            \
-    ncheck++;                                     \
-    if (!(c)) {                                   \
-      nfail++;                                    \
-      printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-      printf(__VA_ARGS__);                        \
-      printf(" [err: %s]\n", err);                \
-    }                                             \
-  } while (0)
+#include "check.h"
 
 /* ---- random numbers ---------------------------------------------------------------- */
 
