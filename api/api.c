@@ -745,7 +745,9 @@ tso_status tso_optimize(tso_model *m, const tso_opt_options *o, tso_opt_report *
     }
     for (uint32_t i = 0; i < rules.n; i++) {
       int id = (int)rules.r[i].id; /* a lifted or reversed rule goes with the rule it comes from */
-      disabled[i] = rules.r[i].status != TSO_RULE_PROVEN ||
+      /* a rule without inputs is a fact about the generator's constant
+      ** tensors, which imported graphs do not contain: never matched */
+      disabled[i] = rules.r[i].status != TSO_RULE_PROVEN || rules.r[i].nin == 0 ||
                     (id < o->ndisabled_rules && o->disabled_rules && o->disabled_rules[id]);
       if (i < nbase) rep->rules_used += !disabled[i];
     }

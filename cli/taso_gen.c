@@ -2,7 +2,8 @@
 ** taso_gen.c -- the rule generator's command line.
 **
 **   taso-gen --max-ops N -o candidates.bin [--jobs J] [--seed S]
-**            [--shard i/N] [--record-time] [--quiet]
+**            [--shard i/N] [--record-time] [--quiet] [--filter-bits L]
+**            [--all-pairs]
 **   taso-gen merge -o OUT SHARD...
 **
 ** Exit codes: 0 success; 1 the run failed (memory, I/O, bad shard files);
@@ -18,7 +19,7 @@
 
 static const char usage[] =
     "usage: taso-gen --max-ops N -o FILE [--jobs J] [--seed S] [--shard i/N]\n"
-    "                [--record-time] [--quiet] [--filter-bits L]\n"
+    "                [--record-time] [--quiet] [--filter-bits L] [--all-pairs]\n"
     "       taso-gen merge -o FILE [--jobs J] [--quiet] SHARD...\n"
     "\n"
     "Enumerates every graph of up to N operators (1..4) over the generator's\n"
@@ -37,6 +38,10 @@ static const char usage[] =
     "                   same inputs give byte-identical files)\n"
     "  --quiet          no progress line and no summary\n"
     "  --filter-bits L  2^L bits per fingerprint filter plane (default by N)\n"
+    "  --all-pairs      every pair of graphs of an exact class is a candidate,\n"
+    "                   not only each graph with the class representative;\n"
+    "                   the configuration is then 'default-all-pairs' (its own\n"
+    "                   hash); not with --shard (merge takes the default only)\n"
     "  -h, --help       this text\n"
     "\n"
     "Exit status: 0 success, 1 failure, 2 usage error.\n";
@@ -152,8 +157,10 @@ static int do_merge(int argc, char **argv) {
 
 int main(int argc, char **argv) {
   tsoG_Options o;
+  tsoG_Config cfg;
   const char *out = NULL;
   uint64_t v;
+  int all_pairs = 0;
   memset(&o, 0, sizeof o);
   o.seed = 1;
   o.shard_n = 1;
@@ -189,12 +196,21 @@ int main(int argc, char **argv) {
       o.record_time = 1;
     } else if (!strcmp(a, "--quiet")) {
       o.quiet = 1;
+    } else if (!strcmp(a, "--all-pairs")) {
+      all_pairs = 1;
     } else {
       return bad_usage("unknown argument '%s'", a);
     }
   }
   if (!o.max_ops) return bad_usage("%s", "--max-ops N is required");
   if (!out) return bad_usage("%s", "-o FILE is required");
+  if (all_pairs && o.shard_n > 1) return bad_usage("%s", "--all-pairs cannot be combined with --shard");
+  if (all_pairs) { /* the default configuration with every pair of a class (its own name and hash) */
+    tsoG_config_default(&cfg, o.max_ops, o.seed);
+    snprintf(cfg.name, sizeof cfg.name, "default-all-pairs");
+    cfg.all_pairs = 1;
+    o.cfg = &cfg;
+  }
   tsoR_Set set;
   tsoG_Result res;
   char err[TSO_ERRMAX], werr[TSO_ERRMAX];

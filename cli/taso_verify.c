@@ -46,8 +46,10 @@ static void usage(FILE *f) {
           "unknown or a time-out is never a proof. Proven rules are then evaluated in float\n"
           "with the reference kernels on random well-formed shapes; only rules that pass\n"
           "both are written to RULES, with status proven. The others are listed in the\n"
-          "report with the reason (refuted: a counter-model or a counterexample; unknown:\n"
-          "time-out, incomplete, no well-formed shapes).\n"
+          "report with the reason (refuted: a counterexample, found by evaluation; unknown:\n"
+          "a Z3 model where the axioms hold and the sides differ (not implied), time-out,\n"
+          "incomplete, no well-formed shapes). Rules without inputs (facts about the\n"
+          "constants) are decided by exact evaluation.\n"
           "\n"
           "commands:\n"
           "  CANDIDATES -o RULES      prove and write RULES (replaced atomically)\n"
@@ -64,7 +66,7 @@ static void usage(FILE *f) {
           "                           .report.txt; '-' for stdout)\n"
           "  --times FILE             write one line per rule: id, status, reason, Z3 ms, total ms\n"
           "  --timeout-ms T           time-out per rule, all outputs together (default 2000)\n"
-          "  --refute-ms T            model search for rules not proven (default 500; 0: off)\n"
+          "  --refute-ms T            Z3 model search for rules not proven (default 500; 0: off)\n"
           "  --qi-threshold Q         Z3's E-matching cost thresholds (eager and lazy; default:\n"
           "                           Z3's, 10 and 20); larger follows longer matching chains\n"
           "  --jobs J                 threads (default: the number of cores)\n"
@@ -268,7 +270,8 @@ static int write_report(const char *path, const char *input, const char *output,
   fprintf(f, "# taso-verify report (%s)\n# input: %s (%u rules; made by \"%s\" \"%s\")\n", TSO_V_TOOL,
           base_name(input), in->n, in->prov.tool, in->prov.options);
   if (output) fprintf(f, "# output: %s (%u rules, all proven and float-checked)\n", base_name(output), written);
-  fprintf(f, "# proven %llu, refuted %llu, unknown %llu\n", (unsigned long long)c->proven, (unsigned long long)c->refuted,
+  fprintf(f, "# proven %llu (%llu of them with finer shape classes than the candidate's), refuted %llu, unknown %llu\n",
+          (unsigned long long)c->proven, (unsigned long long)c->refined, (unsigned long long)c->refuted,
           (unsigned long long)c->unknown);
   fprintf(f, "# reasons:");
   for (int w = 0; w <= TSO_V_WHY_CONSTANT; w++)
@@ -357,8 +360,8 @@ static int prove(const tsoV_Axioms *ax, Args *a) {
     if (tsoV_proven_set(&in, res, &out)) rc = EXIT_INTERNAL;
     snprintf(out.prov.tool, sizeof out.prov.tool, "%s", TSO_V_TOOL);
     snprintf(out.prov.options, sizeof out.prov.options,
-             "timeout-ms=%u refute-ms=%u float-shapes=%d axioms=%d/%016llx", a->o.timeout_ms, a->o.refute_ms,
-             a->o.float_shapes, ax->n, (unsigned long long)ax->hash);
+             "timeout-ms=%u refute-ms=%u float-shapes=%d axioms=%d/%016llx z3=%s", a->o.timeout_ms, a->o.refute_ms,
+             a->o.float_shapes, ax->n, (unsigned long long)ax->hash, tsoV_z3_version());
     out.prov.seed = a->o.seed;
     out.prov.counts[0] = in.n;
     out.prov.counts[1] = c.proven;

@@ -316,7 +316,7 @@ tso_status tsoG_run(const tsoG_Options *o, tsoR_Set *out, tsoG_Result *res, char
 /* Combines shard files into what a single run writes. */
 tso_status tsoG_merge(const char *const *paths, int n, int jobs, int quiet, tsoR_Set *out, tsoG_Result *res,
                       char *err);
-/* The provenance options string of a run ("max-ops=3 config=default"). */
+/* The provenance options string of a run ("max-ops=3 config=default:HASH", HASH the configuration's). */
 void tsoG_options_str(const tsoG_Options *o, const tsoG_Config *c, char *buf, size_t n);
 /* Peak resident memory of the process in bytes (getrusage). */
 uint64_t tsoG_peak_rss(void);

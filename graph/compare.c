@@ -148,8 +148,15 @@ tso_status tsoI_compare(tsoI_Graph *a, tsoI_Graph *b, uint64_t seed, double rtol
     double ma = 0, mr = 0;
     if (close_enough(x, y, rtol, atol, &ma, &mr)) r->checked++;
     else {
+      char sx[64], sy[64];
       r->mismatches++;
-      (void)tsoO_fail(r->note, TSO_OK, "output '%s' differs (max abs error %g)", a->t[a->outputs[i]].name, ma);
+      if (x->shape.rank != y->shape.rank ||
+          memcmp(x->shape.d, y->shape.d, (size_t)(x->shape.rank > 0 ? x->shape.rank : 0) * sizeof x->shape.d[0]))
+        (void)tsoO_fail(r->note, TSO_OK, "output %d ('%s') has shape %s against %s", (int)i, a->t[a->outputs[i]].name,
+                        tsoO_shape_str(&x->shape, sx, sizeof sx), tsoO_shape_str(&y->shape, sy, sizeof sy));
+      else
+        (void)tsoO_fail(r->note, TSO_OK, "output %d ('%s') differs (max abs error %g)", (int)i,
+                        a->t[a->outputs[i]].name, ma);
     }
     if (ma > r->max_abs) r->max_abs = ma;
     if (mr > r->max_rel) r->max_rel = mr;

@@ -213,6 +213,26 @@ static void test_wrong_axiom(void) {
     }
 }
 
+/* Redundancy: an axiom that follows from the others is reported, one the
+** others do not imply is not. */
+static void test_redundancy(void) {
+  char err[TSO_ERRMAX];
+  int seen = 0;
+  for (int i = 0; i < ax.n; i++) {
+    int red = -1, expect;
+    /* smul-conv-w follows from the rest of the table (Z3 shows it in a few
+    ** ms); nothing else says that + commutes */
+    if (!strcmp(ax.a[i].name, "smul-conv-w")) expect = 1;
+    else if (!strcmp(ax.a[i].name, "ew-comm[ewadd]")) expect = 0;
+    else continue;
+    seen++;
+    EXPECT(tsoV_redundant(&ax, i, 5000, &red, err) == TSO_OK);
+    if (red != expect) fprintf(stderr, "redundancy of %s: %d, expected %d\n", ax.a[i].name, red, expect);
+    EXPECT(red == expect);
+  }
+  EXPECT(seen == 2);
+}
+
 /* A time-out is reported as unknown, never as proven. The axioms get an
 ** extra one that never stops producing terms (relu(x) = relu(tanh(x)) keeps
 ** matching its own right side), and the rule relu(relu(x)) = relu(x), true
@@ -275,6 +295,15 @@ static void test_z3_errors(void) {
   EXPECT(tsoV_z3_open(&z, err) == TSO_OK);
   EXPECT(tsoV_z3_func(&z, TSO_OP_RELU, &p, 1, 1, 0) != NULL);
   EXPECT(!tsoV_z3_failed(&z));
+  /* a second context opened and closed meanwhile (a counter-model search
+  ** inside a session) leaves the first one's errors recorded */
+  tsoV_Z3 z2;
+  EXPECT(tsoV_z3_open(&z2, err) == TSO_OK);
+  tsoV_z3_close(&z2);
+  t = Z3_mk_const(z.c, Z3_mk_string_symbol(z.c, "t"), z.T);
+  i = Z3_mk_int(z.c, 1, z.I);
+  Z3_mk_eq(z.c, t, i);
+  EXPECT(tsoV_z3_failed(&z));
   tsoV_z3_close(&z);
 }
 
@@ -548,6 +577,72 @@ static void test_refine(void) {
   tsoR_set_free(&out2);
 }
 
+/* A rule with no shapes under its own classes (a 1x1 and a 3x3 kernel in
+** one class) is proven with each input in a class of its own. */
+static void test_illformed_refined(void) {
+  tsoR_Rule r;
+  char err[TSO_ERRMAX];
+  tsoV_Result res = prove_refined(
+      "r0 candidate x0:act4 x1:kernel x2:kernel | conv2d{kernel=1x1}(x0,x2) ; conv2d{kernel=3x3}(x0,x1) ; "
+      "concat{axis=1}(%0,%1) -> %2 => enlarge{kernel=3x3}(x2) ; concat{axis=0}(%0,x1) ; conv2d{kernel=3x3}(x0,%1) -> %2",
+      &r);
+  EXPECT(res.status == TSO_RULE_PROVEN && res.refined);
+  EXPECT(r.in_kind[1] != r.in_kind[2] && tsoR_in_role(r.in_kind[1]) == TSO_IN_KERNEL &&
+         tsoR_in_role(r.in_kind[2]) == TSO_IN_KERNEL);
+  EXPECT(tsoR_check(&r, err) == TSO_OK);
+  /* false in the same form (the 1x1 conv is not enlarged): still not proven */
+  res = prove_refined("r0 candidate x0:act4 x1:kernel x2:kernel | conv2d{kernel=1x1}(x0,x2) ; "
+                      "conv2d{kernel=3x3}(x0,x1) ; concat{axis=1}(%0,%1) -> %2 => conv2d{kernel=1x1}(x0,x2) ; "
+                      "conv2d{kernel=3x3}(x0,x1) ; concat{axis=1}(%1,%0) -> %2",
+                      &r);
+  EXPECT(res.status != TSO_RULE_PROVEN);
+  /* refinement off: ill-formed, unknown */
+  tsoV_Options o = opts();
+  o.refine = 0;
+  r = rule("r0 candidate x0:act4 x1:kernel x2:kernel | conv2d{kernel=1x1}(x0,x2) ; conv2d{kernel=3x3}(x0,x1) ; "
+           "concat{axis=1}(%0,%1) -> %2 => enlarge{kernel=3x3}(x2) ; concat{axis=0}(%0,x1) ; "
+           "conv2d{kernel=3x3}(x0,%1) -> %2");
+  EXPECT(tsoV_prove_rule(&ax, &r, &o, &res) == TSO_OK && res.status == TSO_RULE_UNKNOWN &&
+         res.why == TSO_V_WHY_ILLFORMED);
+  free(res.model);
+}
+
+/* Rules without inputs (facts about the constants) are decided by exact
+** evaluation: true ones proven, false ones refuted, and ones with an
+** operator the field does not compute exactly left unknown. */
+static void test_closed(void) {
+  tsoV_Result res;
+  char note[TSO_ERRMAX];
+  /* (1 + 1) + (1 + 1) = ones(4x4) @ ones(4x4): every entry 4 */
+  const char *four = "r0 candidate | const_ones{dims=4x4}() ; ewadd(%0,%0) ; ewadd(%1,%1) -> %2 => "
+                     "const_ones{dims=4x4}() ; matmul(%0,%0) -> %1";
+  EXPECT(prove(four, &res) == TSO_RULE_PROVEN && strstr(res.note, "exact evaluation"));
+  /* 1 + 1 = ones @ ones is false (2 against 4) */
+  EXPECT(prove("r0 candidate | const_ones{dims=4x4}() ; ewadd(%0,%0) -> %1 => const_ones{dims=4x4}() ; "
+               "matmul(%0,%0) -> %1",
+               &res) == TSO_RULE_REFUTED);
+  tsoR_Rule r = rule("r0 candidate | const_ones{dims=4x4}() ; ewadd(%0,%0) -> %1 => const_ones{dims=4x4}() ; "
+                     "matmul(%0,%0) -> %1");
+  EXPECT(tsoV_closed_decide(&r, note, sizeof note) == -1);
+  /* the identity matrix with its column halves swapped is the one with its row halves swapped, not the identity */
+  r = rule("r0 candidate | const_imatrix{dims=4x4}() ; split:2{axis=1,parts=2}(%0) ; concat{axis=1}(%1.1,%1.0) -> %2 "
+           "=> const_imatrix{dims=4x4}() ; split:2{axis=0,parts=2}(%0) ; concat{axis=0}(%1.1,%1.0) -> %2");
+  EXPECT(tsoV_closed_decide(&r, note, sizeof note) == 1);
+  r = rule("r0 candidate | const_imatrix{dims=4x4}() ; split:2{axis=1,parts=2}(%0) ; concat{axis=1}(%1.1,%1.0) -> %2 "
+           "=> const_imatrix{dims=4x4}() -> %0");
+  EXPECT(tsoV_closed_decide(&r, note, sizeof note) == -1);
+  /* the average-pool kernel (entries 1/9) against the identity kernel, through a 3x3 conv of ones */
+  r = rule("r0 candidate | const_pool{dims=4x4x3x3}() ; const_ones{dims=1x4x3x3}() ; conv2d{kernel=3x3}(%1,%0) -> %2 "
+           "=> const_ikernel{dims=4x4x3x3}() ; const_ones{dims=1x4x3x3}() ; conv2d{kernel=3x3}(%1,%0) -> %2");
+  EXPECT(tsoV_closed_decide(&r, note, sizeof note) == -1); /* 4/9 at the corners: not 1 */
+  /* relu is a polynomial stand-in in the field: not decided there */
+  r = rule("r0 candidate | const_ones{dims=4x4}() ; relu(%0) -> %1 => const_ones{dims=4x4}() -> %0");
+  EXPECT(tsoV_closed_decide(&r, note, sizeof note) == 0);
+  /* a rule with inputs is not this function's */
+  r = rule("r0 candidate x0:matrix x1:matrix | ewadd(x0,x1) -> %0 => ewadd(x1,x0) -> %0");
+  EXPECT(tsoV_closed_decide(&r, note, sizeof note) == 0);
+}
+
 /* docs/axioms.md is exactly what --axioms-md writes. */
 static void test_docs(const char *srcdir) {
   char path[4096];
@@ -583,12 +678,15 @@ int main(int argc, char **argv) {
   test_correct_rules();
   test_wrong_rules();
   test_wrong_axiom();
+  test_redundancy();
   test_timeout();
   test_z3_errors();
   test_encoding();
   test_kernels();
   test_float_check();
   test_refine();
+  test_illformed_refined();
+  test_closed();
   if (argc > 1) test_docs(argv[1]);
   if (failures) fprintf(stderr, "test_verify: %d failures\n", failures);
   else printf("test_verify: ok (%d axioms)\n", ax.n);

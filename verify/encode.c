@@ -19,13 +19,17 @@
 
 #include "verify/z3enc.h"
 
-/* The context whose thread is running Z3 calls (the error handler gets
-** only the Z3_context). One context per thread at a time. */
-static _Thread_local tsoV_Z3 *current;
+/* The contexts open in this thread (the error handler gets only the
+** Z3_context): a thread may hold a few at once, e.g. a session and the
+** fresh context of a counter-model search. */
+#define MAX_OPEN 8
+static _Thread_local tsoV_Z3 *open_ctx[MAX_OPEN];
 
 static void on_error(Z3_context c, Z3_error_code e) {
-  tsoV_Z3 *z = current;
-  if (!z || z->c != c || z->failed) return;
+  tsoV_Z3 *z = NULL;
+  for (int i = 0; i < MAX_OPEN && !z; i++)
+    if (open_ctx[i] && open_ctx[i]->c == c) z = open_ctx[i];
+  if (!z || z->failed) return;
   z->failed = 1;
   snprintf(z->msg, sizeof z->msg, "Z3 error %d: %s", (int)e, Z3_get_error_msg(c, e));
 }
@@ -38,8 +42,15 @@ tso_status tsoV_z3_open(tsoV_Z3 *z, char *err) {
   z->c = Z3_mk_context(cfg);
   Z3_del_config(cfg);
   if (!z->c) return tsoO_fail(err, TSO_ERR_NOMEM, "Z3: cannot make a context");
+  int slot = 0;
+  while (slot < MAX_OPEN && open_ctx[slot]) slot++;
+  if (slot == MAX_OPEN) {
+    Z3_del_context(z->c);
+    z->c = NULL;
+    return tsoO_fail(err, TSO_ERR_UNSUPPORTED, "Z3: more than %d contexts open in one thread", MAX_OPEN);
+  }
+  open_ctx[slot] = z;
   Z3_set_error_handler(z->c, on_error);
-  current = z;
   Z3_context c = z->c;
   z->T = Z3_mk_uninterpreted_sort(c, Z3_mk_string_symbol(c, "T"));
   z->I = Z3_mk_int_sort(c);
@@ -67,11 +78,20 @@ void tsoV_z3_close(tsoV_Z3 *z) {
   for (int i = 0; i < z->nsym; i++) free(z->syms[i].name);
   free(z->syms);
   if (z->c) Z3_del_context(z->c);
-  if (current == z) current = NULL;
+  for (int i = 0; i < MAX_OPEN; i++)
+    if (open_ctx[i] == z) open_ctx[i] = NULL;
   memset(z, 0, sizeof *z);
 }
 
 int tsoV_z3_failed(const tsoV_Z3 *z) { return z->failed; }
+
+const char *tsoV_z3_version(void) {
+  static _Thread_local char v[32];
+  unsigned a, b, c, d;
+  Z3_get_version(&a, &b, &c, &d);
+  snprintf(v, sizeof v, "%u.%u.%u", a, b, c);
+  return v;
+}
 
 /* Records a failure that is not Z3's (allocation). */
 static void fail_nomem(tsoV_Z3 *z) {

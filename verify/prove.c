@@ -795,6 +795,32 @@ static void refine_result(const Refine *f, const Part *p, tsoV_Result *res) {
   part_note(p, f->r->nin, res->note, sizeof res->note);
 }
 
+static void prove_rule(const tsoV_Axioms *ax, const tsoR_Rule *r, const tsoV_Options *o, Session *ss,
+                       tsoV_Result *res);
+
+/* r has no shapes under its own classes (the generator gives all inputs of
+** one role one shape, so a 1x1 and a 3x3 kernel can share a class): proves
+** it with its finest classes instead, where each input may have a shape of
+** its own. 1 with the result in *res when that is proven; a rule proven
+** with finer classes holds with any coarser ones that have shapes. */
+static int prove_finest(const tsoV_Axioms *ax, const tsoR_Rule *r, const tsoV_Options *o, Session *ss,
+                        tsoV_Result *res) {
+  Refine f;
+  tsoR_Rule fine;
+  tsoV_Result sub;
+  refine_start(&f, ax, r, o, ss, NULL); /* the partitions only: ranks are not used */
+  if (!f.multi) return 0;               /* nothing to split */
+  part_apply(r, &f.fin, &fine);
+  prove_rule(ax, &fine, o, ss, &sub);   /* fine is its own finest: no further split */
+  if (sub.status != TSO_RULE_PROVEN) {
+    free(sub.model);
+    return 0;
+  }
+  *res = sub;
+  refine_result(&f, &f.fin, res);
+  return 1;
+}
+
 /* Proves r; with a session (ss non-NULL and open) the Z3 part runs in
 ** it, else in a fresh context. A session broken by a Z3 error is closed. */
 static void prove_rule(const tsoV_Axioms *ax, const tsoR_Rule *r, const tsoV_Options *o, Session *ss,
@@ -811,6 +837,7 @@ static void prove_rule(const tsoV_Axioms *ax, const tsoR_Rule *r, const tsoV_Opt
   tsoO_Shape sh[TSO_RULE_MAX_IN];
   int ranks[2][TSO_RULE_MAX_OPS][TSO_RULE_MAX_OPIN];
   if (tsoV_find_shapes(r, o->seed, 0, sh) || op_ranks(r, sh, ranks)) {
+    if (o->refine && r->status != TSO_RULE_PROVEN && prove_finest(ax, r, o, ss, res)) goto out;
     res->why = TSO_V_WHY_ILLFORMED;
     snprintf(res->note, sizeof res->note, "no shapes found where both sides are well-formed");
     goto out;
@@ -825,6 +852,17 @@ static void prove_rule(const tsoV_Axioms *ax, const tsoR_Rule *r, const tsoV_Opt
     res->why = TSO_V_WHY_EVAL;
     snprintf(res->note, sizeof res->note, "%s", note);
     goto out;
+  }
+  if (r->nin == 0) {
+    /* A fact about constants: the axioms cannot derive it, but exact
+    ** evaluation decides it (closed.c). Undecided ones go on to Z3. */
+    int d = tsoV_closed_decide(r, res->note, sizeof res->note);
+    if (d != 0 && (d < 0 || fst == TSO_OK)) {
+      res->status = d > 0 ? TSO_RULE_PROVEN : TSO_RULE_REFUTED;
+      res->why = d > 0 ? TSO_V_WHY_PROVEN : TSO_V_WHY_EVAL;
+      res->outputs = d > 0 ? r->src.nout : 0;
+      goto out;
+    }
   }
   int failed = -1, zr;
   Refine f;
@@ -877,13 +915,13 @@ static void prove_rule(const tsoV_Axioms *ax, const tsoR_Rule *r, const tsoV_Opt
     goto out;
   }
   if (r->nin == 0) {
-    /* A closed rule states a numeric fact about constants (ones @ ones =
-    ** 4 * ones ...): the axioms are about operators, not values, and the
-    ** optimizer folds constant subgraphs anyway. Reported, not shipped. */
+    /* A closed rule that exact evaluation could not decide (relu, max
+    ** pooling, ... are not exact in the field) and that the axioms, which
+    ** are about operators, not values, do not imply. Reported, not shipped. */
     res->why = TSO_V_WHY_CONSTANT;
     snprintf(res->note, sizeof res->note,
-             "no inputs: equal in float on %d evaluations, but a fact about constant values, not implied by the axioms "
-             "(constant folding covers it)",
+             "no inputs: equal in float on %d evaluations, but neither implied by the axioms nor decided by exact "
+             "evaluation",
              nsets);
     goto out;
   }
@@ -900,7 +938,10 @@ static void prove_rule(const tsoV_Axioms *ax, const tsoR_Rule *r, const tsoV_Opt
       free(m.model);
     }
   }
-  res->status = res->why == TSO_V_WHY_MODEL ? TSO_RULE_REFUTED : TSO_RULE_UNKNOWN;
+  /* A Z3 model shows that the axioms do not imply the rule, not that the
+  ** rule is false (relu(relu(x)) = relu(x) has one): refuted means a
+  ** concrete counterexample, found by evaluation above. */
+  res->status = TSO_RULE_UNKNOWN;
 out:
   res->total_ms = (tsoV_now() - t0) * 1000.0;
 }

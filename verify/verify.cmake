@@ -28,7 +28,8 @@ if(NOT TASO_Z3_TARGET)
 endif()
 
 add_library(taso_verify STATIC
-  verify/axioms.c verify/params.c verify/encode.c verify/prove.c verify/modeval.c verify/validate.c)
+  verify/axioms.c verify/params.c verify/encode.c verify/prove.c verify/modeval.c verify/validate.c
+  verify/closed.c)
 target_compile_options(taso_verify PRIVATE ${TASO_WARNINGS})
 target_include_directories(taso_verify PUBLIC ${CMAKE_SOURCE_DIR} ${CMAKE_SOURCE_DIR}/include)
 # The library objects come from taso_internal, which every program that

@@ -159,7 +159,7 @@ tso_status tsoV_canon_params(int op, int nin, int nout, int in_rank, tsoO_Params
 /* Finer reasons (report). */
 enum {
   TSO_V_WHY_PROVEN = 0,   /* every output proven */
-  TSO_V_WHY_MODEL,        /* Z3 found a model of the axioms where src != dst */
+  TSO_V_WHY_MODEL,        /* Z3 found a model of the axioms where src != dst: not implied (unknown) */
   TSO_V_WHY_EVAL,         /* the float evaluation found a counterexample */
   TSO_V_WHY_TIMEOUT,      /* the time-out ran out */
   TSO_V_WHY_INCOMPLETE,   /* Z3 gave up (incomplete quantifier reasoning) */
@@ -303,6 +303,15 @@ uint64_t tsoV_addmod(uint64_t a, uint64_t b);
 tso_status tsoV_mod_eval(int op, const tsoO_Params *p, int nin, const uint64_t *const *in,
                          const tsoO_Shape *ish, int nout, uint64_t *const *out, const tsoO_Shape *osh,
                          char *err);
+
+/* Z3's version ("4.8.12"), for the provenance of rule files. */
+const char *tsoV_z3_version(void);
+
+/* Decides a rule without inputs (a fact about constants) by exact
+** evaluation of both sides (closed.c): 1 equal, -1 different, 0 not
+** decided (an operator without an exact field kernel, or values too large);
+** a sentence on what was found in note. 0 for a rule with inputs. */
+int tsoV_closed_decide(const tsoR_Rule *r, char *note, size_t n);
 
 /* Monotonic wall clock in seconds; number of online cores (>= 1). */
 double tsoV_now(void);
