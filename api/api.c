@@ -17,7 +17,9 @@
 #include "optimizer/optimizer.h"
 #include "rules/rules.h"
 #include "taso/taso.h"
+#include "api/testhook.h"
 #include "util/fileio.h"
+#include "util/text.h"
 
 #define MAX_BINDS 64
 
@@ -91,33 +93,24 @@ const char *tso_errmsg(const tso_ctx *ctx) {
   return ctx->code == TSO_OK ? "ok" : ctx->msg;
 }
 
-/* Parses "1x3x224x224" into s; 0 on success. */
-static int parse_dims(const char *v, tsoO_Shape *s) {
-  memset(s, 0, sizeof *s);
-  if (!*v) return -1;
-  while (*v) {
-    char *end;
-    if (s->rank >= TSO_MAX_RANK || *v < '0' || *v > '9') return -1;
-    long long d = strtoll(v, &end, 10);
-    if (end == v || d < 0 || d > TSO_MAX_DIM) return -1;
-    s->d[s->rank++] = d;
-    v = end;
-    if (*v == 'x' || *v == 'X' || *v == ',') v++;
-    else if (*v) return -1;
-  }
-  return 0;
-}
-
 tso_status tso_ctx_bind_shape(tso_ctx *ctx, const char *spec) {
   if (!ctx || !spec) return TSO_ERR_ARG;
   const char *eq = strchr(spec, '=');
-  char buf[TSO_ERRMAX];
+  char buf[TSO_ERRMAX], why[96];
   tsoO_Shape s;
-  if (!eq || eq == spec || parse_dims(eq + 1, &s) != 0) {
-    (void)tsoO_fail(buf, TSO_OK, "bad shape binding '%s': expected NAME=DIMS, e.g. input=1x3x224x224 or batch=1",
-             spec);
+  int rank = 0;
+  memset(&s, 0, sizeof s);
+  if (!eq || eq == spec) {
+    (void)tsoO_fail(buf, TSO_OK, "bad shape binding '%.120s': expected NAME=DIMS, e.g. input=1x3x224x224 or batch=1",
+                    spec);
     return set_err(ctx, TSO_ERR_ARG, buf);
   }
+  if (tsoU_parse_dims(eq + 1, s.d, &rank, TSO_MAX_RANK, TSO_MAX_DIM, why, sizeof why) != 0) {
+    (void)tsoO_fail(buf, TSO_OK, "bad shape binding '%.100s': %s; expected NAME=DIMS, e.g. input=1x3x224x224 or "
+                    "batch=1", spec, why);
+    return set_err(ctx, TSO_ERR_ARG, buf);
+  }
+  s.rank = rank;
   if (ctx->nnames >= MAX_BINDS) return set_err(ctx, TSO_ERR_ARG, "too many shape bindings");
   size_t n = (size_t)(eq - spec);
   char *name = malloc(n + 1);
@@ -151,12 +144,14 @@ static void free_types(tso_model *m) {
   m->ntypes = 0;
 }
 
-/* Appends one warning line. */
+/* Appends one warning line, escaped (util/text.h) so that a name with a
+** newline in it cannot split it. */
 static void warn(tso_model *m, const char *line) {
-  size_t old = m->warnings ? strlen(m->warnings) : 0, n = strlen(line);
+  char esc[2 * TSO_ERRMAX + 512];
+  size_t old = m->warnings ? strlen(m->warnings) : 0, n = tsoU_escape(esc, sizeof esc, line);
   char *w = realloc(m->warnings, old + n + 2);
   if (!w) return;
-  memcpy(w + old, line, n);
+  memcpy(w + old, esc, n);
   w[old + n] = '\n';
   w[old + n + 1] = 0;
   m->warnings = w;
@@ -189,19 +184,30 @@ static tso_status wrap(tso_ctx *ctx, tsoX_Model *x, tso_model **out) {
   }
   /* what the user should know about the loaded model */
   tsoI_Graph *g = tsoX_graph(x);
-  char line[512];
+  char line[768];
   for (int32_t i = 0; i < g->ninputs; i++) {
     const tsoI_Tensor *t = &g->t[g->inputs[i]];
     if (t->flags & TSO_T_CONST) continue;
-    for (int k = 0; k < t->shape.rank; k++)
-      if (t->shape.d[k] < 0) {
-        snprintf(line, sizeof line,
-                 "input '%s' dimension %d is symbolic ('%s'): kept symbolic, so shape-dependent rewrites "
-                 "are disabled where it reaches and the numerical check uses 1 for it; bind it with "
-                 "--shape %s=N",
-                 t->name, k, t->dimsym[k] ? t->dimsym[k] : "?", t->dimsym[k] ? t->dimsym[k] : t->name);
-        warn(m, line);
+    for (int k = 0; k < t->shape.rank; k++) {
+      if (t->shape.d[k] >= 0) continue;
+      const char *what = "kept symbolic, so shape-dependent rewrites are disabled where it reaches and the "
+                         "numerical check gives it a size the graph accepts (1 where it can)";
+      if (t->dimsym[k]) {
+        snprintf(line, sizeof line, "input '%.200s' dimension %d is symbolic ('%.100s'): %s; bind it with --shape "
+                 "%.100s=N", t->name, k, t->dimsym[k], what, t->dimsym[k]);
+      } else {
+        /* an unnamed dim can only be bound with the input's whole shape:
+        ** suggest it, with 1 for every dim that is not known */
+        char dims[8 * 24] = "";
+        size_t w = 0;
+        for (int j = 0; j < t->shape.rank && w < sizeof dims; j++)
+          w += (size_t)snprintf(dims + w, sizeof dims - w, "%s%lld", j ? "x" : "",
+                                (long long)(t->shape.d[j] >= 0 ? t->shape.d[j] : 1));
+        snprintf(line, sizeof line, "input '%.200s' dimension %d is symbolic (unnamed): %s; bind the whole "
+                 "input, e.g. --shape %.200s=%s", t->name, k, what, t->name, dims);
       }
+      warn(m, line);
+    }
   }
   const char *const *why;
   int nwhy = tsoX_opaque_reasons(x, &why);
@@ -553,11 +559,14 @@ static tso_status finish_graph(Pipe *p, tsoI_Graph *g, tsoI_Graph **out, double 
   return TSO_OK;
 }
 
+void (*tsoA_test_perturb)(tsoI_Graph *candidate) = NULL;
+
 /* The numerical check of candidate h against the original g. */
 static tso_status check(Pipe *p, tsoI_Graph *g, tsoI_Graph *h, tsoI_CompareResult *cr) {
   const tso_opt_options *o = p->o;
   memset(cr, 0, sizeof *cr);
   if (o->skip_check) return TSO_OK;
+  if (tsoA_test_perturb) tsoA_test_perturb(h); /* tests only (testhook.h) */
   return tsoI_compare(g, h, o->seed, o->rtol > 0 ? o->rtol : 1e-3, o->atol > 0 ? o->atol : 1e-4, cr);
 }
 
@@ -873,7 +882,7 @@ tso_status tso_optimize(tso_model *m, const tso_opt_options *o, tso_opt_report *
   rep->outputs_unchecked = cr.unchecked;
   rep->max_abs_err = cr.max_abs;
   rep->max_rel_err = cr.max_rel;
-  (void)tsoO_fail(rep->check_note, TSO_OK, "%s%s", cr.symbolic_set ? "symbolic dims set to 1; " : "", cr.note);
+  snprintf(rep->check_note, sizeof rep->check_note, "%s", cr.note); /* says how symbolic dims were set, if any */
   if (!o->skip_check && !cr.ran) rep->outputs_unchecked = g->noutputs;
   if (keep_steps(m, rep, &rules, &sr, lifted, reversed, pre) != TSO_OK) {
     st = set_err(m->ctx, TSO_ERR_NOMEM, NULL);

@@ -4,9 +4,12 @@
 #include "cli_util.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+
+#include "../util/text.h"
 
 const char *cli_default_db(char *buf, size_t n, int mkdirs) {
   const char *x = getenv("XDG_CACHE_HOME"), *h = getenv("HOME");
@@ -26,24 +29,7 @@ const char *cli_default_db(char *buf, size_t n, int mkdirs) {
 }
 
 int cli_parse_dims(const char *v, int64_t *d, int *rank, int maxrank, int64_t maxdim) {
-  *rank = 0;
-  if (!*v) return -1;
-  while (*v) {
-    if (*rank >= maxrank) return -1;
-    char *end;
-    errno = 0;
-    long long x = strtoll(v, &end, 10);
-    if (errno || end == v || x < 0 || x > maxdim) return -1;
-    d[(*rank)++] = x;
-    v = end;
-    if (*v == 'x' || *v == 'X' || *v == ',') {
-      v++;
-      if (!*v) return -1;
-    } else if (*v) {
-      return -1;
-    }
-  }
-  return 0;
+  return tsoU_parse_dims(v, d, rank, maxrank, maxdim, NULL, 0);
 }
 
 int cli_parse_num(const char *s, double *out) {
@@ -53,4 +39,19 @@ int cli_parse_num(const char *s, double *out) {
   if (errno || end == s || *end || !(v >= 0)) return -1;
   *out = v;
   return 0;
+}
+
+void cli_msg(const char *tool, const char *kind, const char *fmt, ...) {
+  char raw[4096], esc[4 * sizeof raw];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(raw, sizeof raw, fmt, ap);
+  va_end(ap);
+  tsoU_escape(esc, sizeof esc, raw);
+  fprintf(stderr, "%s: %s: %s\n", tool, kind, esc);
+}
+
+const char *cli_esc(const char *s, char *buf, size_t n) {
+  tsoU_escape(buf, n, s ? s : "");
+  return buf;
 }

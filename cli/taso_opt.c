@@ -5,7 +5,9 @@
 ** Uses the public API (taso.h), and cost/cuda.h's probe only, so that
 ** `--backend cuda` on a machine without a GPU fails at once, before the
 ** model is read. Exit codes are documented in usage() and in the README;
-** they are part of the interface.
+** they are part of the interface. Every message on standard error goes
+** through cli_msg, which escapes control characters and invalid UTF-8:
+** one line, whatever the names in the model contain.
 */
 #include <errno.h>
 #include <limits.h>
@@ -58,13 +60,16 @@ static void usage(FILE *f) {
           "                     built with it), cuda (measured on the GPU: cuDNN, cuBLAS and\n"
           "                     taso's kernels; cuda:tf32, cuda:fp16, cuda:bf16 let the libraries\n"
           "                     use tensor cores) or analytic (a roofline estimate)\n"
-          "  --no-fusion        skip the Conv+BatchNorm and MatMul+Add->Gemm passes\n"
+          "  --no-fusion        skip the fusion passes: Conv+BatchNormalization folding, 2-D\n"
+          "                     MatMul (an N-D activation times a 2-D constant weight, reshaped\n"
+          "                     to one 2-D MatMul) and MatMul+Add->Gemm\n"
           "  --no-layouts       keep every tensor in the default layout (no layout search)\n"
           "  --report FILE      write the summary, with every rewrite, as JSON to FILE\n"
           "  --dot PREFIX       write the graph before and after as PREFIX.before.dot and\n"
           "                     PREFIX.after.dot (Graphviz)\n"
           "  --json             print the summary as JSON on standard output\n"
-          "  --quiet            print nothing but errors\n"
+          "  --quiet            print nothing but errors, and the warning of a numerical check\n"
+          "                     that could not compare every output\n"
           "  --version          print the version and exit\n"
           "  --help             print this help and exit\n"
           "\n"
@@ -266,7 +271,7 @@ int main(int argc, char **argv) {
   opt.seed %= 1000000007ull;
   tso_ctx *ctx = tso_ctx_create();
   if (!ctx) {
-    fprintf(stderr, "taso-opt: error: out of memory\n");
+    cli_msg("taso-opt", "error", "out of memory");
     return EXIT_INTERNAL;
   }
   int rc = EXIT_OK;
@@ -297,7 +302,7 @@ int main(int argc, char **argv) {
                !strcmp(a, "--report") || !strcmp(a, "--dot") || !strcmp(a, "--alpha") || !strcmp(a, "--budget") ||
                !strcmp(a, "--time-limit")) {
       if (!val) {
-        fprintf(stderr, "taso-opt: error: %s needs a value (see --help)\n", a);
+        cli_msg("taso-opt", "error", "%s needs a value (see --help)", a);
         rc = EXIT_USAGE;
         goto end;
       }
@@ -309,14 +314,14 @@ int main(int argc, char **argv) {
       else if (!strcmp(a, "--backend")) {
         int cuda = !strncmp(val, "cuda", 4) && (val[4] == 0 || (val[4] == ':' && tsoC_math_parse(val + 5) >= 0));
         if (strcmp(val, "onednn") && strcmp(val, "analytic") && !cuda) {
-          fprintf(stderr, "taso-opt: error: --backend is onednn, cuda (or cuda:tf32, cuda:fp16, cuda:bf16) or "
-                  "analytic, not '%s'\n", val);
+          cli_msg("taso-opt", "error", "--backend is onednn, cuda (or cuda:tf32, cuda:fp16, cuda:bf16) or "
+                  "analytic, not '%s'", val);
           rc = EXIT_USAGE;
           goto end;
         }
         char why[256];
         if (cuda && !tsoC_cuda_probe(why, sizeof why)) { /* before the model is read */
-          fprintf(stderr, "taso-opt: error: --backend %s: %s\n", val, why);
+          cli_msg("taso-opt", "error", "--backend %s: %s", val, why);
           rc = EXIT_USAGE;
           goto end;
         }
@@ -326,7 +331,7 @@ int main(int argc, char **argv) {
         errno = 0;
         long b = strtol(val, &end, 10);
         if (errno || end == val || *end || b < 0 || b > 100000000) {
-          fprintf(stderr, "taso-opt: error: --budget needs a non-negative integer, not '%s'\n", val);
+          cli_msg("taso-opt", "error", "--budget needs a non-negative integer, not '%s'", val);
           rc = EXIT_USAGE;
           goto end;
         }
@@ -334,7 +339,7 @@ int main(int argc, char **argv) {
       } else {
         double v;
         if (parse_double(val, &v) != 0 || (!strcmp(a, "--alpha") && v < 1.0)) {
-          fprintf(stderr, "taso-opt: error: %s needs a number%s, not '%s'\n", a,
+          cli_msg("taso-opt", "error", "%s needs a number%s, not '%s'", a,
                   !strcmp(a, "--alpha") ? " >= 1" : " >= 0", val);
           rc = EXIT_USAGE;
           goto end;
@@ -344,14 +349,14 @@ int main(int argc, char **argv) {
       }
     } else if (!strcmp(a, "--shape") || !strcmp(a, "--seed") || !strcmp(a, "--rtol") || !strcmp(a, "--atol")) {
       if (!val) {
-        fprintf(stderr, "taso-opt: error: %s needs a value (see --help)\n", a);
+        cli_msg("taso-opt", "error", "%s needs a value (see --help)", a);
         rc = EXIT_USAGE;
         goto end;
       }
       i++;
       if (!strcmp(a, "--shape")) {
-        if (tso_ctx_bind_shape(ctx, val) != TSO_OK) {
-          fprintf(stderr, "taso-opt: error: %s\n", tso_errmsg(ctx));
+        if (tso_ctx_bind_shape(ctx, val) != TSO_OK) { /* parsed strictly (util/text.h), the reason in the message */
+          cli_msg("taso-opt", "error", "--shape: %s", tso_errmsg(ctx));
           rc = EXIT_USAGE;
           goto end;
         }
@@ -360,18 +365,18 @@ int main(int argc, char **argv) {
         errno = 0;
         unsigned long long s = strtoull(val, &end, 10);
         if (errno || end == val || *end || val[0] == '-') {
-          fprintf(stderr, "taso-opt: error: --seed needs a non-negative integer, not '%s'\n", val);
+          cli_msg("taso-opt", "error", "--seed needs a non-negative integer, not '%s'", val);
           rc = EXIT_USAGE;
           goto end;
         }
         opt.seed = s;
       } else if (parse_double(val, !strcmp(a, "--rtol") ? &opt.rtol : &opt.atol) != 0) {
-        fprintf(stderr, "taso-opt: error: %s needs a non-negative number, not '%s'\n", a, val);
+        cli_msg("taso-opt", "error", "%s needs a non-negative number, not '%s'", a, val);
         rc = EXIT_USAGE;
         goto end;
       }
     } else if (a[0] == '-' && a[1]) {
-      fprintf(stderr, "taso-opt: error: unknown option '%s' (see --help)\n", a);
+      cli_msg("taso-opt", "error", "unknown option '%s' (see --help)", a);
       rc = EXIT_USAGE;
       goto end;
     } else if (!in) {
@@ -379,13 +384,13 @@ int main(int argc, char **argv) {
     } else if (!out) {
       out = a;
     } else {
-      fprintf(stderr, "taso-opt: error: too many arguments (see --help)\n");
+      cli_msg("taso-opt", "error", "too many arguments (see --help)");
       rc = EXIT_USAGE;
       goto end;
     }
   }
   if (!in || !out) {
-    fprintf(stderr, "taso-opt: error: expected IN.onnx OUT.onnx (see --help)\n");
+    cli_msg("taso-opt", "error", "expected IN.onnx OUT.onnx (see --help)");
     rc = EXIT_USAGE;
     goto end;
   }
@@ -394,7 +399,7 @@ int main(int argc, char **argv) {
   tso_model *m = NULL;
   tso_status st = tso_model_load(ctx, in, &m);
   if (st != TSO_OK) {
-    fprintf(stderr, "taso-opt: error: %s: %s\n", in, tso_errmsg(ctx));
+    cli_msg("taso-opt", "error", "%s: %s", in, tso_errmsg(ctx));
     rc = exit_for(st, 0);
     goto end;
   }
@@ -404,7 +409,7 @@ int main(int argc, char **argv) {
     for (const char *p = warnings; *p;) {
       const char *nl = strchr(p, '\n');
       int n = nl ? (int)(nl - p) : (int)strlen(p);
-      fprintf(stderr, "taso-opt: note: %.*s\n", n, p);
+      cli_msg("taso-opt", "note", "%.*s", n, p);
       p += n + (nl ? 1 : 0);
     }
   }
@@ -428,7 +433,7 @@ int main(int argc, char **argv) {
     if (!rules) rules = default_rules(rulesbuf, sizeof rulesbuf);
     if (!rules) rules_note = "no rule file found (looked for the shipped data/rules.bin); running the passes without rules";
     else if (!readable(rules)) {
-      fprintf(stderr, "taso-opt: error: cannot read the rule file %s\n", rules);
+      cli_msg("taso-opt", "error", "cannot read the rule file %s", rules);
       rc = EXIT_USAGE;
       tso_model_free(m);
       goto end;
@@ -436,14 +441,14 @@ int main(int argc, char **argv) {
   } else {
     rules = NULL;
   }
-  if (rules_note && !quiet && !json) fprintf(stderr, "taso-opt: note: %s\n", rules_note);
+  if (rules_note && !quiet && !json) cli_msg("taso-opt", "note", "%s", rules_note);
   opt.rules_path = rules;
   if (!costdb && (!opt.backend || strcmp(opt.backend, "analytic"))) costdb = cli_default_db(dbbuf, sizeof dbbuf, 1);
   opt.cost_db = costdb;
   if (dot) {
     snprintf(dotpath, sizeof dotpath, "%s.before.dot", dot);
     if (tso_model_write_dot(m, dotpath) != TSO_OK) {
-      fprintf(stderr, "taso-opt: error: cannot write %s\n", dotpath);
+      cli_msg("taso-opt", "error", "cannot write %s", dotpath);
       rc = EXIT_OUTPUT;
       tso_model_free(m);
       goto end;
@@ -455,10 +460,10 @@ int main(int argc, char **argv) {
   double t2 = now();
   if (st != TSO_OK) {
     if (st == TSO_ERR_MISMATCH)
-      fprintf(stderr, "taso-opt: error: numerical check failed (seed %llu): %s; nothing written\n",
+      cli_msg("taso-opt", "error", "numerical check failed (seed %llu): %s; nothing written",
               (unsigned long long)opt.seed, tso_errmsg(ctx));
     else
-      fprintf(stderr, "taso-opt: error: %s: %s\n", in, tso_errmsg(ctx));
+      cli_msg("taso-opt", "error", "%s: %s", in, tso_errmsg(ctx));
     rc = exit_for(st, 0);
     tso_model_free(m);
     goto end;
@@ -466,7 +471,7 @@ int main(int argc, char **argv) {
   st = tso_model_save(m, out);
   double t3 = now();
   if (st != TSO_OK) {
-    fprintf(stderr, "taso-opt: error: cannot write %s: %s\n", out, tso_errmsg(ctx));
+    cli_msg("taso-opt", "error", "cannot write %s: %s", out, tso_errmsg(ctx));
     rc = exit_for(st, 1);
     tso_model_free(m);
     goto end;
@@ -478,7 +483,7 @@ int main(int argc, char **argv) {
   if (dot) {
     snprintf(dotpath, sizeof dotpath, "%s.after.dot", dot);
     if (tso_model_write_dot(m, dotpath) != TSO_OK) {
-      fprintf(stderr, "taso-opt: error: cannot write %s\n", dotpath);
+      cli_msg("taso-opt", "error", "cannot write %s", dotpath);
       rc = EXIT_OUTPUT;
       tso_model_free(m);
       goto end;
@@ -488,21 +493,30 @@ int main(int argc, char **argv) {
     FILE *rf = fopen(report, "w");
     if (rf) write_json(rf, in, out, &opt, &rep, &ms, types, ntypes, check, warnings, t1 - t0, t2 - t1, t3 - t2, t3 - t0);
     if (!rf || fclose(rf) != 0) {
-      fprintf(stderr, "taso-opt: error: cannot write the report %s\n", report);
+      cli_msg("taso-opt", "error", "cannot write the report %s", report);
       rc = EXIT_OUTPUT;
       tso_model_free(m);
       goto end;
     }
   }
-  if (rep.fallback && !quiet && !json) fprintf(stderr, "taso-opt: warning: %s\n", rep.fallback_note);
+  if (rep.fallback && !quiet && !json) cli_msg("taso-opt", "warning", "%s", rep.fallback_note);
+  /* a check that did not compare every output is said even under --quiet
+  ** or --json: what was written is not fully verified (--no-check asked
+  ** for that, and is not warned about) */
+  if (!opt.skip_check && (!rep.check_run || rep.outputs_unchecked))
+    cli_msg("taso-opt", "warning", "numerical check %s: %d of %d output(s) compared (seed %llu): %s; written with "
+            "%d output(s) unverified", check, rep.outputs_checked, rep.outputs_checked + rep.outputs_unchecked,
+            (unsigned long long)opt.seed, rep.check_note[0] ? rep.check_note : "no reason given",
+            rep.outputs_unchecked);
   if (json) {
     write_json(stdout, in, out, &opt, &rep, &ms, types, ntypes, check, warnings, t1 - t0, t2 - t1, t3 - t2, t3 - t0);
   } else if (!quiet) {
-    printf("taso-opt %s: %s -> %s\n", tso_version(), in, out);
+    char e1[2048], e2[2048];
+    printf("taso-opt %s: %s -> %s\n", tso_version(), cli_esc(in, e1, sizeof e1), cli_esc(out, e2, sizeof e2));
     printf("  nodes      %d -> %d  (%d dead, %d no-op removed)\n", rep.nodes_before, rep.nodes_after,
            rep.dead_removed, rep.noops_removed);
-    printf("  opaque     %d node(s): %s\n", ms.opaque_nodes, opaque);
-    printf("  rules      %s\n", rep.rules_note);
+    printf("  opaque     %d node(s): %s\n", ms.opaque_nodes, cli_esc(opaque, e1, sizeof e1));
+    printf("  rules      %s\n", cli_esc(rep.rules_note, e1, sizeof e1));
     if (rep.rules_loaded)
       printf("  search     %lld graphs expanded, %lld evaluated, %lld kept, %lld pruned by alpha %g, %lld duplicates;\n"
              "             %lld matches (%lld refused by a check), %lld layout choices; stopped: %s; %.2f s\n",
@@ -524,26 +538,28 @@ int main(int argc, char **argv) {
     printf("  rewrites   %d applied%s\n", rep.nsteps, nu ? ":" : "");
     for (int i = 0; i < nu; i++)
       if (u[i].rule < 0)
-        printf("             layouts x%d, %.4f ms saved: %s\n", u[i].count, u[i].saved, u[i].text);
+        printf("             layouts x%d, %.4f ms saved: %s\n", u[i].count, u[i].saved, cli_esc(u[i].text, e1, sizeof e1));
       else
-        printf("             rule %d x%d, %.4f ms saved: %s\n", u[i].rule, u[i].count, u[i].saved, u[i].text);
+        printf("             rule %d x%d, %.4f ms saved: %s\n", u[i].rule, u[i].count, u[i].saved,
+               cli_esc(u[i].text, e1, sizeof e1));
     free(u);
     for (int i = 0; i < rep.nsteps && i < 20; i++)
       if (rep.steps[i].rule < 0)
-        printf("             #%d %s: %.4f -> %.4f ms\n", i + 1, rep.steps[i].text, rep.steps[i].cost_before,
+        printf("             #%d %s: %.4f -> %.4f ms\n", i + 1, cli_esc(rep.steps[i].text, e1, sizeof e1),
+               rep.steps[i].cost_before,
                rep.steps[i].cost_after);
       else
         printf("             #%d rule %d: %.4f -> %.4f ms\n", i + 1, rep.steps[i].rule, rep.steps[i].cost_before,
                rep.steps[i].cost_after);
     if (rep.nsteps > 20) printf("             ... (%d more; --report FILE lists every step)\n", rep.nsteps - 20);
-    if (rep.fallback) printf("  fallback   %s\n", rep.fallback_note);
+    if (rep.fallback) printf("  fallback   %s\n", cli_esc(rep.fallback_note, e1, sizeof e1));
     if (opt.skip_check)
       printf("  check      skipped (--no-check)\n");
     else
       printf("  check      %s: %d output(s) compared on random inputs (seed %llu), max abs err %.3g, "
              "max rel err %.3g (rtol %g, atol %g)%s%s\n",
              check, rep.outputs_checked, (unsigned long long)opt.seed, rep.max_abs_err, rep.max_rel_err,
-             opt.rtol, opt.atol, rep.check_note[0] ? "\n             note: " : "", rep.check_note);
+             opt.rtol, opt.atol, rep.check_note[0] ? "\n             note: " : "", cli_esc(rep.check_note, e1, sizeof e1));
     printf("  time       load %.2f s, optimize+check %.2f s (search %.2f s), write %.2f s, total %.2f s\n", t1 - t0,
            t2 - t1, rep.search_seconds, t3 - t2, t3 - t0);
   }

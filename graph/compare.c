@@ -8,6 +8,13 @@
 ** (a function of the seed, origin and slot), and their inputs are compared
 ** too: an opaque node whose inputs agree computes the same outputs, so the
 ** check stays sound without knowing what the operator does.
+**
+** Symbolic input dimensions that nobody bound need a size for the check:
+** 1 when the graph accepts it, else (MatMul [b, n] x [4, 4] needs n = 4)
+** the smallest size among the graph's known dimensions that shape
+** inference accepts for all of them, then 1 again for every dimension that
+** does not need it. Dimensions of one name share a size. The note says
+** which sizes were used.
 */
 #include <math.h>
 #include <stdio.h>
@@ -48,10 +55,23 @@ static int fill_random(tsoO_Value *v, uint64_t s) {
   return 0;
 }
 
-typedef struct OpqCtx { uint64_t seed; } OpqCtx;
+typedef struct Sym Sym;
+static int64_t sym_named(const Sym *sy, const tsoI_Graph *a, const char *name);
 
+typedef struct OpqCtx {
+  uint64_t seed;
+  const Sym *sy;         /* the sizes of symbolic dims */
+  const tsoI_Graph *a;   /* the graph they were chosen on */
+} OpqCtx;
+
+/* The output of an opaque node: random, the same in both graphs. A dim
+** of its declared shape named like a symbolic input dim takes that dim's
+** size; other unknown dims leave it without a value. */
 static int opaque_value(void *ud, const tsoI_Graph *g, int32_t node, int slot, tsoO_Value *val) {
   const OpqCtx *c = ud;
+  const tsoI_Tensor *t = &g->t[TSO_OUT(g, &g->n[node], slot)];
+  for (int k = 0; k < val->shape.rank; k++)
+    if (val->shape.d[k] < 0 && t->dimsym[k]) val->shape.d[k] = sym_named(c->sy, c->a, t->dimsym[k]);
   if (!tsoO_shape_known(&val->shape)) return -1;
   uint64_t key[3] = {c->seed, (uint64_t)(int64_t)g->n[node].origin, (uint64_t)slot};
   return fill_random(val, XXH3_64bits(key, sizeof key));
@@ -98,6 +118,153 @@ static int32_t by_origin(const tsoI_Graph *g, int32_t origin) {
   return -1;
 }
 
+/* ---- sizes of unbound symbolic dims ---------------------------------------- */
+
+#define SYM_MAX_TRIES 48                 /* shape inferences spent on the choice at most */
+#define SYM_MAX_NUMEL ((int64_t)1 << 20) /* elements of one input at most (the check stays cheap) */
+
+/* The unbound symbolic dims of a graph's non-constant inputs, in groups
+** that share a size: one per name, one per unnamed dim. */
+struct Sym {
+  int ng;            /* groups */
+  int *grp;          /* per input i, dim k: its group at [i * TSO_MAX_RANK + k], or -1 */
+  int64_t *val;      /* per group: the size */
+  int32_t *first;    /* per group: index into grp of its first dim (for its name) */
+};
+
+/* The name of group g, or NULL when it is an unnamed dim. */
+static const char *sym_name(const Sym *sy, const tsoI_Graph *a, int g) {
+  int32_t f = sy->first[g];
+  return a->t[a->inputs[f / TSO_MAX_RANK]].dimsym[f % TSO_MAX_RANK];
+}
+
+/* The size of the symbolic dim called name, or -1 when no input has one. */
+static int64_t sym_named(const Sym *sy, const tsoI_Graph *a, const char *name) {
+  for (int g = 0; g < sy->ng; g++) {
+    const char *nm = sym_name(sy, a, g);
+    if (nm && !strcmp(nm, name)) return sy->val[g];
+  }
+  return -1;
+}
+
+static void sym_free(Sym *sy) {
+  free(sy->grp);
+  free(sy->val);
+  free(sy->first);
+}
+
+/* Groups the symbolic dims of a's inputs (all of known rank). 0, or -1 on
+** allocation failure. */
+static int sym_init(Sym *sy, const tsoI_Graph *a) {
+  size_t n = (size_t)a->ninputs * TSO_MAX_RANK + 1;
+  memset(sy, 0, sizeof *sy);
+  sy->grp = malloc(n * sizeof *sy->grp);
+  sy->val = malloc(n * sizeof *sy->val);
+  sy->first = malloc(n * sizeof *sy->first);
+  if (!sy->grp || !sy->val || !sy->first) return -1;
+  for (int32_t i = 0; i < a->ninputs; i++) {
+    const tsoI_Tensor *t = &a->t[a->inputs[i]];
+    for (int k = 0; k < TSO_MAX_RANK; k++) {
+      int32_t at = i * TSO_MAX_RANK + k;
+      sy->grp[at] = -1;
+      if ((t->flags & TSO_T_CONST) || k >= t->shape.rank || t->shape.d[k] >= 0) continue;
+      int g = 0;
+      if (t->dimsym[k])
+        for (; g < sy->ng; g++) {
+          const char *nm = sym_name(sy, a, g);
+          if (nm && !strcmp(nm, t->dimsym[k])) break;
+        }
+      else g = sy->ng;
+      if (g == sy->ng) {
+        sy->first[g] = at;
+        sy->val[g] = 1;
+        sy->ng++;
+      }
+      sy->grp[at] = g;
+    }
+  }
+  return 0;
+}
+
+/* Input i of a with its symbolic dims at their group's size. */
+static tsoO_Shape sym_shape(const Sym *sy, const tsoI_Graph *a, int32_t i) {
+  tsoO_Shape s = a->t[a->inputs[i]].shape;
+  for (int k = 0; k < s.rank; k++)
+    if (sy->grp[i * TSO_MAX_RANK + k] >= 0) s.d[k] = sy->val[sy->grp[i * TSO_MAX_RANK + k]];
+  return s;
+}
+
+/* 1 when shape inference accepts a with the sizes of sy (and no input
+** gets more than SYM_MAX_NUMEL elements), 0 when not, -1 when it cannot
+** tell (out of memory). */
+static int sym_fits(const Sym *sy, const tsoI_Graph *a) {
+  for (int32_t i = 0; i < a->ninputs; i++) {
+    tsoO_Shape s = sym_shape(sy, a, i);
+    if (!(a->t[a->inputs[i]].flags & TSO_T_CONST) && tsoO_numel(&s) > SYM_MAX_NUMEL) return 0;
+  }
+  tsoI_Graph *c = tsoI_clone_shallow(a);
+  if (!c) return -1;
+  for (int32_t i = 0; i < a->ninputs; i++) {
+    tsoI_Tensor *t = &c->t[c->inputs[i]];
+    if (t->flags & TSO_T_CONST) continue;
+    t->shape = sym_shape(sy, a, i);
+    for (int k = 0; k < TSO_MAX_RANK; k++) t->dimsym[k] = NULL;
+  }
+  tso_status st = tsoI_infer(c);
+  tsoI_free(c);
+  return st == TSO_OK ? 1 : st == TSO_ERR_NOMEM ? -1 : 0;
+}
+
+static int cmp_i64(const void *x, const void *y) {
+  int64_t p = *(const int64_t *)x, q = *(const int64_t *)y;
+  return (p > q) - (p < q);
+}
+
+/* Chooses the sizes (see the banner) and describes them in desc (n bytes). */
+static void sym_choose(Sym *sy, const tsoI_Graph *a, char *desc, size_t n) {
+  int fit = sym_fits(sy, a), tries = 1;
+  if (fit != 0) { /* 1 fits (or out of memory: keep 1, the evaluation will say) */
+    snprintf(desc, n, "symbolic dims set to 1");
+    return;
+  }
+  /* candidates: the distinct known dimensions > 1 of the graph, ascending */
+  size_t nc = 0, cap = (size_t)a->nt * TSO_MAX_RANK + 1;
+  int64_t *cand = malloc(cap * sizeof *cand);
+  for (int32_t t = 0; cand && t < a->nt; t++)
+    for (int k = 0; k < a->t[t].shape.rank; k++)
+      if (a->t[t].shape.d[k] > 1) cand[nc++] = a->t[t].shape.d[k];
+  if (cand) qsort(cand, nc, sizeof *cand, cmp_i64);
+  int64_t v = 0;
+  for (size_t j = 0; cand && j < nc && tries < SYM_MAX_TRIES && fit == 0; j++) {
+    if (cand[j] == v) continue;
+    v = cand[j];
+    for (int g = 0; g < sy->ng; g++) sy->val[g] = v;
+    fit = sym_fits(sy, a);
+    tries++;
+  }
+  free(cand);
+  if (fit != 1) {
+    for (int g = 0; g < sy->ng; g++) sy->val[g] = 1;
+    snprintf(desc, n, "symbolic dims set to 1 (no size tried fits the graph's shapes: bind them)");
+    return;
+  }
+  for (int g = 0; g < sy->ng && tries < SYM_MAX_TRIES; g++, tries++) { /* back to 1 where it fits */
+    sy->val[g] = 1;
+    if (sym_fits(sy, a) != 1) sy->val[g] = v;
+  }
+  size_t w = (size_t)snprintf(desc, n, "symbolic dims set to ");
+  for (int g = 0; g < sy->ng && w < n; g++) {
+    int32_t f = sy->first[g];
+    const tsoI_Tensor *t = &a->t[a->inputs[f / TSO_MAX_RANK]];
+    const char *nm = sym_name(sy, a, g);
+    if (nm) w += (size_t)snprintf(desc + w, n - w, "%s%s=%lld", g ? ", " : "", nm, (long long)sy->val[g]);
+    else
+      w += (size_t)snprintf(desc + w, n - w, "%s'%s' dim %d=%lld", g ? ", " : "", t->name, f % TSO_MAX_RANK,
+                            (long long)sy->val[g]);
+  }
+  if (w < n) snprintf(desc + w, n - w, " (all 1 does not fit the graph's shapes)");
+}
+
 tso_status tsoI_compare(tsoI_Graph *a, tsoI_Graph *b, uint64_t seed, double rtol, double atol,
                         tsoI_CompareResult *r) {
   memset(r, 0, sizeof *r);
@@ -106,17 +273,26 @@ tso_status tsoI_compare(tsoI_Graph *a, tsoI_Graph *b, uint64_t seed, double rtol
     return tsoO_fail(r->note, TSO_ERR_MISMATCH, "the graphs have different inputs or outputs");
   tsoO_Value *va = calloc((size_t)a->nt + 1, sizeof *va), *vb = calloc((size_t)b->nt + 1, sizeof *vb);
   tso_status st = TSO_OK;
+  Sym syms;
+  char symdesc[TSO_ERRMAX] = "";
+  memset(&syms, 0, sizeof syms);
   if (!va || !vb) { st = tsoO_fail(r->note, TSO_ERR_NOMEM, "out of memory"); goto done; }
   for (int32_t i = 0; i < a->ninputs; i++) {
     const tsoI_Tensor *t = &a->t[a->inputs[i]];
-    if (t->flags & TSO_T_CONST) continue; /* an input with a default (initializer): use it */
-    tsoO_Value v = {t->dtype, t->shape, NULL};
-    if (v.shape.rank < 0) {
+    if (!(t->flags & TSO_T_CONST) && t->shape.rank < 0) {
       (void)tsoO_fail(r->note, TSO_OK, "input '%s' has an unknown rank", t->name);
       goto done;
     }
-    for (int k = 0; k < v.shape.rank; k++)
-      if (v.shape.d[k] < 0) { v.shape.d[k] = 1; r->symbolic_set = 1; } /* unbound: 1 for the check */
+  }
+  if (sym_init(&syms, a) != 0) { st = tsoO_fail(r->note, TSO_ERR_NOMEM, "out of memory"); goto done; }
+  if (syms.ng) {
+    r->symbolic_set = 1;
+    sym_choose(&syms, a, symdesc, sizeof symdesc);
+  }
+  for (int32_t i = 0; i < a->ninputs; i++) {
+    const tsoI_Tensor *t = &a->t[a->inputs[i]];
+    if (t->flags & TSO_T_CONST) continue; /* an input with a default (initializer): use it */
+    tsoO_Value v = {t->dtype, sym_shape(&syms, a, i), NULL};
     if (fill_random(&v, seed ^ XXH3_64bits(&i, sizeof i)) != 0) {
       (void)tsoO_fail(r->note, TSO_OK, "input '%s' of type %s cannot be generated", t->name,
                tsoO_dtype_name(t->dtype));
@@ -125,7 +301,7 @@ tso_status tsoI_compare(tsoI_Graph *a, tsoI_Graph *b, uint64_t seed, double rtol
     va[a->inputs[i]] = v;
     vb[b->inputs[i]] = v; /* shared buffer: freed once, through va */
   }
-  OpqCtx oc = {seed};
+  OpqCtx oc = {seed, &syms, a};
   tso_status ea = tsoI_eval(a, va, 0, opaque_value, &oc);
   if (ea == TSO_ERR_NOMEM || ea == TSO_ERR_INVALID) { st = tsoO_fail(r->note, ea, "%s", a->err); goto done; }
   tso_status eb = tsoI_eval(b, vb, 0, opaque_value, &oc);
@@ -180,6 +356,12 @@ tso_status tsoI_compare(tsoI_Graph *a, tsoI_Graph *b, uint64_t seed, double rtol
   }
   if (r->mismatches) st = TSO_ERR_MISMATCH;
 done:
+  if (symdesc[0]) { /* the sizes go after the reason (which callers may cut short) */
+    char why[TSO_ERRMAX];
+    snprintf(why, sizeof why, "%s", r->note);
+    (void)tsoO_fail(r->note, TSO_OK, "%s%s%s", why, why[0] ? "; " : "", symdesc);
+  }
+  sym_free(&syms);
   if (va) {
     for (int32_t i = 0; i < b->ninputs && vb; i++) vb[b->inputs[i]].data = NULL;
     tsoI_eval_free(a, va, 1);

@@ -191,9 +191,10 @@ typedef struct tsoI_CompareResult {
   int checked;            /* outputs that agree */
   int unchecked;          /* outputs that could not be computed in either graph */
   int mismatches;         /* outputs (or opaque-node inputs) that differ */
-  int symbolic_set;       /* 1 if unbound symbolic input dims were set to 1 for the check */
+  int symbolic_set;       /* 1 if unbound symbolic input dims were given sizes for the check */
   double max_abs, max_rel;/* largest errors seen */
-  char note[TSO_ERRMAX];  /* the first mismatch, or why outputs were unchecked */
+  char note[TSO_ERRMAX];  /* the first mismatch, or why outputs were unchecked; then "; symbolic dims set to ..."
+                             when symbolic_set */
 } tsoI_CompareResult;
 /* Evaluates a and b (same inputs and outputs, in order) on random inputs
 ** from `seed` and compares the outputs: |x - y| <= atol + rtol * |x|.

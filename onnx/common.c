@@ -428,6 +428,10 @@ void tsoX_set_graph(tsoX_Model *m, tsoI_Graph *g) {
 
 int tsoX_opset(const tsoX_Model *m) { return m ? m->opset : 0; }
 
+void tsoX_set_external_threshold(tsoX_Model *m, uint64_t bytes) {
+  if (m) m->ext_threshold = bytes;
+}
+
 const char *tsoX_node_type(const tsoX_Model *m, int32_t origin) {
   if (!m || origin < 0 || origin >= m->nsrc) return NULL;
   if (m->src[origin].type) return m->src[origin].type;

@@ -780,7 +780,7 @@ tso_status tsoX_save(tsoX_Model *m, const char *path, char *err) {
   uint64_t total = 0;
   for (int32_t t = 0; t < m->g->nt; t++)
     if ((m->g->t[t].flags & TSO_T_CONST) && m->g->t[t].producer < 0) total += m->g->t[t].nbytes;
-  e.ext = m->external || total > TSOX_EXTERNAL_THRESHOLD;
+  e.ext = m->external || total > (m->ext_threshold ? m->ext_threshold : TSOX_EXTERNAL_THRESHOLD);
   e.extloc = dataname;
   if ((st = export_bytes(&e, &buf, &len)) != TSO_OK) goto done;
   if (e.nrefs) {

@@ -144,9 +144,17 @@ static tso_status bind_input(Imp *im, const char *name, tsoO_Shape *s, const cha
     const tsoX_Bind *b = &im->b[i];
     if (!b->whole || strcmp(b->name, name) != 0) continue;
     im->bused[i] = 1;
-    if (s->rank >= 0 && s->rank != b->shape.rank)
-      return tsoO_fail(im->err, TSO_ERR_ARG, "binding '%s': the model gives it rank %d, the binding rank %d",
-                       name, s->rank, b->shape.rank);
+    if (s->rank >= 0 && s->rank != b->shape.rank) {
+      /* one number reads as a dim size too, but an unnamed dim has no name
+      ** to bind: say how to bind the whole input */
+      char eg[8 * 24] = "";
+      size_t w = 0;
+      for (int k = 0; k < s->rank && w < sizeof eg; k++)
+        w += (size_t)snprintf(eg + w, sizeof eg - w, "%s%lld", k ? "x" : "", (long long)(s->d[k] >= 0 ? s->d[k] : 1));
+      return tsoO_fail(im->err, TSO_ERR_ARG, "binding '%s': the model gives it rank %d, the binding rank %d (bind "
+                       "the input with all its dims, e.g. %s=%s; a single number binds a named symbolic dim)",
+                       name, s->rank, b->shape.rank, name, eg);
+    }
     for (int k = 0; s->rank >= 0 && k < s->rank; k++)
       if (s->d[k] >= 0 && s->d[k] != b->shape.d[k])
         return tsoO_fail(im->err, TSO_ERR_ARG,

@@ -81,6 +81,7 @@ struct tsoX_Model {
   tsoX_Map reserved;        /* names defined inside subgraphs (never generated) */
   void **bufs;              /* converted constant data the graph borrows */
   size_t nbufs, capbufs;
+  uint64_t ext_threshold;   /* save() goes external above this many constant bytes; 0: the default */
 };
 
 /* ---- helpers (common.c) ---- */
@@ -106,5 +107,9 @@ tso_status tsoX_tensor_data(tsoX_Model *m, const Onnx__TensorProto *tp, const ch
 int tsoX_keep(tsoX_Model *m, void *p);
 /* Frees the model's own parts except the graph and the proto. */
 void tsoX_model_release(tsoX_Model *m);
+/* Sets the constant bytes above which tsoX_save() writes external data for
+** a model that did not use it (0: TSOX_EXTERNAL_THRESHOLD, the default).
+** For tests, which cannot afford 1.8 GB models; not part of any public API. */
+void tsoX_set_external_threshold(tsoX_Model *m, uint64_t bytes);
 
 #endif /* TSO_ONNX_MODEL_H */

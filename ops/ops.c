@@ -18,6 +18,93 @@ static const tsoO_Info optable[] = {
 
 #define NOPS ((int)(sizeof optable / sizeof optable[0]))
 
+/* ---- the ids are on disk: pin them ---------------------------------------
+** Rule files and the cost database store operator ids, so ops.def is
+** append-only. These pins are a second copy of the ids, kept by hand: a
+** renumbered, removed or reused row stops the build. Appending a row means
+** adding its PIN and raising the count; nothing else here should change. */
+#define PIN(en, id) _Static_assert(TSO_OP_##en == (id), "ops.def: the id of " #en " changed; ids are on disk (append only)")
+PIN(OPAQUE, 1);
+PIN(CONV2D, 2);         /* generator */
+PIN(MATMUL, 3);         /* generator */
+PIN(GEMM, 4);
+PIN(ADD, 5);            /* generator */
+PIN(SUB, 6);
+PIN(MUL, 7);            /* generator */
+PIN(DIV, 8);
+PIN(POW, 9);
+PIN(SCALAR_MUL, 10);    /* generator */
+PIN(RELU, 11);          /* generator */
+PIN(SIGMOID, 12);       /* generator */
+PIN(TANH, 13);          /* generator */
+PIN(ERF, 14);
+PIN(SQRT, 15);
+PIN(TRANSPOSE, 16);     /* generator */
+PIN(CONCAT, 17);        /* generator */
+PIN(SPLIT, 18);         /* generator */
+PIN(MAXPOOL, 19);       /* generator */
+PIN(AVGPOOL, 20);       /* generator */
+PIN(GLOBALAVGPOOL, 21);
+PIN(ENLARGE, 22);       /* generator */
+PIN(CONST_IKERNEL, 23); /* generator */
+PIN(CONST_IMATRIX, 24); /* generator */
+PIN(CONST_ONES, 25);    /* generator */
+PIN(CONST_POOL, 26);    /* generator */
+PIN(BATCHNORM, 27);
+PIN(RESHAPE, 28);
+PIN(FLATTEN, 29);
+PIN(SQUEEZE, 30);
+PIN(UNSQUEEZE, 31);
+PIN(SOFTMAX, 32);
+PIN(REDUCEMEAN, 33);
+PIN(LAYERNORM, 34);
+PIN(IDENTITY, 35);
+PIN(DROPOUT, 36);
+PIN(CONSTANT, 37);
+PIN(PAD, 38);
+PIN(SHAPE, 39);
+PIN(GATHER, 40);
+PIN(SLICE, 41);
+#undef PIN
+
+enum { /* counted from ops.def itself */
+  OPS_ROWS = 0
+#define X(id, en, nm, ox, a, b, c, d, fl) +1
+#include "ops.def"
+#undef X
+  ,
+  OPS_ID_SUM = 0
+#define X(id, en, nm, ox, a, b, c, d, fl) +(id)
+#include "ops.def"
+#undef X
+  ,
+  OPS_ID_SQSUM = 0
+#define X(id, en, nm, ox, a, b, c, d, fl) +(id) * (id)
+#include "ops.def"
+#undef X
+  ,
+  OPS_ID_OUTSIDE = 0 /* rows whose id is not in 1..OPS_ROWS */
+#define X(id, en, nm, ox, a, b, c, d, fl) +((id) < 1 || (id) > OPS_ROWS)
+#include "ops.def"
+#undef X
+};
+_Static_assert(OPS_ROWS == 41, "ops.def gained or lost a row: append only, then add its PIN above and raise this count");
+/* the ids are 1..N, each once (same count, sum and sum of squares as 1..N),
+** and the last row holds the largest (TSO_OP__END is one past it) */
+_Static_assert(OPS_ID_OUTSIDE == 0 && OPS_ID_SUM == OPS_ROWS * (OPS_ROWS + 1) / 2 &&
+                   OPS_ID_SQSUM == OPS_ROWS * (OPS_ROWS + 1) * (2 * OPS_ROWS + 1) / 6,
+               "ops.def: the ids are not 1..N, each once");
+_Static_assert(TSO_OP__END == OPS_ROWS + 1, "ops.def: the last row must hold the largest id");
+/* The generator's operator set (TSO_OPF_GEN) as a bit mask of ids: changing
+** it changes what the generator enumerates, so data/rules.bin must be
+** regenerated; update the mask in the same change. */
+_Static_assert((0ull
+#define X(id, en, nm, ox, a, b, c, d, fl) | ((id) < 64 && ((fl) & TSO_OPF_GEN) ? 1ull << ((id) & 63) : 0ull)
+#include "ops.def"
+#undef X
+                ) == 0x7df3cacull,
+               "ops.def: the generator's operator set (TSO_OPF_GEN) changed: regenerate data/rules.bin, then update this mask");
+
 /* id -> row; built once, ids are small. */
 static const tsoO_Info *byid[TSO_OP__END];
 static int byid_ready;

@@ -426,7 +426,7 @@ static tso_status get_params(P *ps, tsoR_Op *o) {
       words = 1u << k;
     } else {
       int32_t tmp[24];
-      int n;
+      int n = 0;
       switch (f->kind) {
       case F_INT: case F_PAIR: case F_QUAD:
         n = fixed_words(f->kind);

@@ -2,17 +2,59 @@
 # bench_models.sh -- generates the benchmark models, runs taso-opt on each
 # and checks the result independently in onnxruntime. Prints one line per
 # model with node counts, time and the largest errors seen by both checks.
-#   bench_models.sh TASO_OPT SOURCE_DIR WORK_DIR [MODEL,...]
+#   bench_models.sh TASO_OPT SOURCE_DIR WORK_DIR [MODEL,...] [--opset N]
+# MODEL,...: only these models (default: all); --opset: build them at ONNX
+# opset N, 13..17 (default 17, make_models.py's). Use one WORK_DIR per opset.
+# Exit 77 (skipped) when python3 cannot import onnx, onnxruntime and numpy.
 set -u
-opt=$1 src=$2 work=$3 only=${4:-}
+opt=$1 src=$2 work=$3
+shift 3
+only= opset=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --opset) opset=${2:?--opset needs a value}; shift 2 ;;
+    --opset=*) opset=${1#--opset=}; shift ;;
+    *) only=$1; shift ;;
+  esac
+done
+if ! why=$(python3 -c 'import numpy, onnx, onnxruntime' 2>&1); then
+  echo "bench_models: skipped: ${why##*$'\n'}"
+  exit 77
+fi
 mkdir -p "$work"
 fails=0
 args=(--out "$work")
 [ -n "$only" ] && args+=(--only "$only")
+[ -n "$opset" ] && args+=(--opset "$opset")
 python3 "$src/bench/make_models.py" "${args[@]}" >"$work/make.log" 2>&1 || { cat "$work/make.log"; exit 1; }
+# the models of this run only (WORK_DIR may hold others from earlier runs)
+models=()
+if [ -n "$only" ]; then
+  IFS=, read -ra names <<<"$only"
+  for n in "${names[@]}"; do [ -n "$n" ] && models+=("$work/$n.onnx"); done
+else
+  for m in "$work"/*.onnx; do
+    case "$m" in *.opt.onnx) ;; *) models+=("$m") ;; esac
+  done
+fi
+# make_models.py must have written them at the opset asked for
+if [ -n "$opset" ] && ! python3 - "$opset" "${models[@]}" <<'PY'
+import sys, onnx
+want = int(sys.argv[1])
+bad = 0
+for p in sys.argv[2:]:
+    m = onnx.load(p, load_external_data=False)
+    got = [o.version for o in m.opset_import if o.domain in ("", "ai.onnx")]
+    if got != [want]:
+        print("FAIL: %s: opset %s, expected %d" % (p, got, want))
+        bad += 1
+sys.exit(1 if bad else 0)
+PY
+then
+  exit 1
+fi
 printf "%-16s %7s %7s %9s %12s %12s %12s\n" model before after seconds taso_maxabs ort_maxabs ort_maxrel
-for m in "$work"/*.onnx; do
-  case "$m" in *.opt.onnx) continue ;; esac
+for m in "${models[@]}"; do
   name=$(basename "$m" .onnx)
   o="$work/$name.opt.onnx"
   rm -f "$o"

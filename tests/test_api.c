@@ -1,7 +1,8 @@
 /*
 ** test_api.c -- the public API: contexts and messages, building a model
-** by hand, evaluation, optimization with the check, save and load back,
-** and errors on bad arguments and bad input.
+** by hand, evaluation, optimization with the check, the check's refusal
+** of a wrong result (through the internal hook of api/testhook.h), save
+** and load back, and errors on bad arguments and bad input.
 */
 #include <math.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "api/testhook.h"
 #include "taso/taso.h"
 
 static int failures;
@@ -59,17 +61,28 @@ static void test_basics(void) {
   EXPECT(strstr(tso_errmsg(ctx), "NAME=DIMS") != NULL);
   EXPECT(tso_ctx_bind_shape(ctx, "x=1xfoo") == TSO_ERR_ARG);
   EXPECT(tso_ctx_bind_shape(ctx, "=3") == TSO_ERR_ARG);
+  /* DIMS are strict: no empty dimension, separator at either end, 0, sign or overflow */
+  const char *bad[] = {"x=2x3x", "x=x2", "x=2xx3", "x=", "x=0", "x=2x0", "x=-1", "x=+2", "x= 2",
+                       "x=99999999999999999999999", "x=1x2x3x4x5x6x7x8x9"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) EXPECT(tso_ctx_bind_shape(ctx, bad[i]) == TSO_ERR_ARG);
+  EXPECT(tso_ctx_bind_shape(ctx, "x=2x3x") == TSO_ERR_ARG && strstr(tso_errmsg(ctx), "dimension 2 is empty"));
+  EXPECT(tso_ctx_bind_shape(ctx, "x=2,3") == TSO_OK);
   tso_ctx_free(ctx);
 }
 
-static void test_build_eval_optimize(void) {
-  tso_ctx *ctx = tso_ctx_create();
-  tso_model *m = build(ctx);
+/* A context and the model of build() in it; NULL (and no context) on failure. */
+static tso_model *built(tso_ctx **ctx) {
+  *ctx = tso_ctx_create();
+  tso_model *m = build(*ctx);
   EXPECT(m != NULL);
-  if (!m) {
-    tso_ctx_free(ctx);
-    return;
-  }
+  if (!m) tso_ctx_free(*ctx);
+  return m;
+}
+
+static void test_build_eval_optimize(void) {
+  tso_ctx *ctx;
+  tso_model *m = built(&ctx);
+  if (!m) return;
   int dt, rank;
   int64_t dims[TSO_MAX_RANK];
   EXPECT(tso_model_tensor_shape(m, "y", &dt, &rank, dims) == TSO_OK);
@@ -120,6 +133,55 @@ static void test_build_eval_optimize(void) {
   tso_ctx_free(ctx);
 }
 
+/* Breaks a candidate as a wrong rewrite would: its first output becomes
+** the first input of the node that computes it (Relu(s) -> s). */
+static int perturbed;
+static void perturb(tsoI_Graph *g) {
+  int32_t p = g->t[g->outputs[0]].producer;
+  if (p >= 0 && g->n[p].nin > 0 && TSO_IN(g, &g->n[p], 0) >= 0) g->outputs[0] = TSO_IN(g, &g->n[p], 0);
+  perturbed++;
+}
+
+/* A result that fails the check is refused: TSO_ERR_MISMATCH with the
+** reason, and the model is left as it was (what taso-opt then does not
+** write: exit 3). */
+static void test_check_refuses(void) {
+  tso_ctx *ctx;
+  tso_model *m = built(&ctx);
+  if (!m) return;
+  const float a[6] = {1, 1, -3, 0.5f, -1, 3}, want[6] = {1.5f, 0.5f, 0, 0, 1, 1};
+  float y[6];
+  const void *ins[1] = {a};
+  void *outs[1] = {y};
+  tso_opt_options o;
+  tso_opt_options_init(&o);
+  o.seed = 5;
+  tso_opt_report rep;
+  tsoA_test_perturb = perturb;
+  perturbed = 0;
+  EXPECT(tso_optimize(m, &o, &rep) == TSO_ERR_MISMATCH);
+  EXPECT(perturbed > 0);
+  EXPECT(tso_errcode(ctx) == TSO_ERR_MISMATCH);
+  EXPECT(strstr(tso_errmsg(ctx), "output 0 ('y') differs") != NULL);
+  tso_model_stats st;
+  tso_model_stats_get(m, &st);
+  EXPECT(st.nodes == 4); /* unchanged: the Identity and the dead Tanh are still there */
+  EXPECT(tso_model_eval(m, ins, outs) == TSO_OK);
+  for (int i = 0; i < 6; i++) EXPECT(fabsf(y[i] - want[i]) < 1e-6f);
+  /* without a check the hook is not called */
+  o.skip_check = 1;
+  perturbed = 0;
+  tso_model *m2 = build(ctx);
+  EXPECT(m2 && tso_optimize(m2, &o, &rep) == TSO_OK && perturbed == 0);
+  tso_model_free(m2);
+  tsoA_test_perturb = NULL;
+  /* and without the hook the same model optimizes */
+  o.skip_check = 0;
+  EXPECT(tso_optimize(m, &o, &rep) == TSO_OK && rep.nodes_after == 2 && rep.outputs_checked == 1);
+  tso_model_free(m);
+  tso_ctx_free(ctx);
+}
+
 static void test_errors(void) {
   tso_ctx *ctx = tso_ctx_create();
   tso_model *m = NULL;
@@ -150,6 +212,7 @@ static void test_errors(void) {
 int main(void) {
   test_basics();
   test_build_eval_optimize();
+  test_check_refuses();
   test_errors();
   if (failures) {
     fprintf(stderr, "test_api: %d failure(s)\n", failures);

@@ -1,8 +1,12 @@
 /*
-** test_graph.c -- unit tests of the graph IR: builder, topological order,
-** cycles, canonical hash, clone, dead-node and no-op removal, compaction,
-** well-formedness, inference with constant folding, evaluation and the
-** numerical check.
+** test_graph.c -- unit tests of the graph IR: the builder and the errors it
+** refuses (arity, writing an input, a tensor written twice, bad ids and
+** ops, constant data of the wrong size), topological order, cycle
+** detection, the canonical hash (independent of build order, sensitive to
+** operators, operand order and sharing), clone, dead-node and no-op
+** removal, compaction and the well-formedness check. Inference, evaluation
+** and the numerical check are tested elsewhere (test_onnx, test_opt,
+** test_api, the conformance suite).
 */
 #include <math.h>
 #include <stdio.h>

@@ -926,6 +926,93 @@ static void test_external(void) {
   bfree();
 }
 
+/* Y = X + W + B with inline W (float[1024], 4096 bytes) and B (float[1], 4
+** bytes): 4100 bytes of constants. */
+static Onnx__ModelProto *inline_model(void) {
+  Onnx__GraphProto *g = graph("inl");
+  int64_t d[] = {1024}, d1[] = {1};
+  float w[1024], b = 0.5f;
+  for (int i = 0; i < 1024; i++) w[i] = (float)i * 0.125f;
+  PUSH(g->input, g->n_input, vi("X", TSO_DT_FLOAT, 1, d, NULL));
+  PUSH(g->initializer, g->n_initializer, tensor_raw("W", TSO_DT_FLOAT, 1, d, w, sizeof w));
+  PUSH(g->initializer, g->n_initializer, tensor_raw("B", TSO_DT_FLOAT, 1, d1, &b, sizeof b));
+  const char *in1[] = {"X", "W", NULL}, *out1[] = {"T", NULL}, *in2[] = {"T", "B", NULL}, *out2[] = {"Y", NULL};
+  PUSH(g->node, g->n_node, node("Add", NULL, "add1", in1, out1));
+  PUSH(g->node, g->n_node, node("Add", NULL, "add2", in2, out2));
+  PUSH(g->output, g->n_output, vi("Y", TSO_DT_FLOAT, 1, d, NULL));
+  return model(g, 17);
+}
+
+/* Saves the inline model with the given threshold (0: the default) to
+** dir/thr.onnx and returns how it came out: 1 external (W in thr.onnx.data,
+** B inline), 0 inline (no data file), -1 anything else. */
+static int save_with_threshold(const char *dir, uint64_t threshold) {
+  char p[512], d[600], err[TSO_ERRMAX];
+  size_t len;
+  uint8_t *bytes = packm(inline_model(), &len);
+  tsoX_Model *m;
+  tso_status st = tsoX_load(bytes, len, NULL, NULL, 0, &m, err);
+  CHECK_ST(st, TSO_OK, err);
+  if (st != TSO_OK) return -1;
+  tsoX_set_external_threshold(m, threshold);
+  snprintf(p, sizeof p, "%s/thr.onnx", dir);
+  snprintf(d, sizeof d, "%s.data", p);
+  unlink(p);
+  unlink(d);
+  st = tsoX_save(m, p, err);
+  CHECK_ST(st, TSO_OK, err);
+  tsoX_free(m);
+  if (st != TSO_OK) return -1;
+  struct stat sb;
+  int has_data = stat(d, &sb) == 0;
+  FILE *f = fopen(p, "rb");
+  static uint8_t buf[16384];
+  size_t n = f ? fread(buf, 1, sizeof buf, f) : 0;
+  if (f) fclose(f);
+  Onnx__ModelProto *back = n && n < sizeof buf ? onnx__model_proto__unpack(NULL, n, buf) : NULL;
+  int r = -1;
+  if (back && back->graph && back->graph->n_initializer == 2) {
+    const Onnx__TensorProto *w = back->graph->initializer[0], *b = back->graph->initializer[1];
+    int b_inline = b->has_raw_data && b->raw_data.len == 4 && !b->n_external_data;
+    if (!has_data && w->has_raw_data && w->raw_data.len == 4096 && !w->n_external_data && b_inline)
+      r = 0;
+    else if (has_data && sb.st_size == 4096 && !w->has_raw_data && w->n_external_data == 3 &&
+             w->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL && b_inline)
+      r = 1;
+  }
+  if (back) onnx__model_proto__free_unpacked(back, NULL);
+  if (r == 1) { /* and it reads back with the same data */
+    st = tsoX_load_file(p, NULL, 0, &m, err);
+    CHECK_ST(st, TSO_OK, err);
+    if (st == TSO_OK) {
+      tsoI_Graph *g = tsoX_graph(m);
+      int32_t w = tsoI_find(g, "W");
+      CHECK(w >= 0 && (g->t[w].flags & TSO_T_EXTERNAL) && g->t[w].nbytes == 4096 &&
+            ((const float *)g->t[w].data)[1000] == 125.0f);
+      tsoX_free(m);
+    }
+  }
+  return r;
+}
+
+/* The inline -> external switch: strictly above the threshold the save goes
+** external, at it and below it stays inline (4100 bytes of constants here). */
+static void test_external_threshold(void) {
+  char dir[] = "/tmp/test_onnx_XXXXXX";
+  if (!mkdtemp(dir)) {
+    CHECK(0 && "mkdtemp");
+    return;
+  }
+  CHECK(save_with_threshold(dir, 0) == 0);    /* the default, 1.8 GB */
+  CHECK(save_with_threshold(dir, 4099) == 1);
+  CHECK(save_with_threshold(dir, 4100) == 0);
+  CHECK(save_with_threshold(dir, 1) == 1);
+  CHECK(save_with_threshold(dir, UINT64_MAX) == 0);
+  CHECK(TSOX_EXTERNAL_THRESHOLD == (uint64_t)1800 * 1000 * 1000 && TSOX_EXTERNAL_MIN_BYTES == 1024);
+  rm_tree(dir);
+  bfree();
+}
+
 /* ---- atomic save --------------------------------------------------------------------- */
 
 static void test_atomic_save(void) {
@@ -1199,6 +1286,7 @@ int main(void) {
   test_initializers();
   test_bindings();
   test_external();
+  test_external_threshold();
   test_atomic_save();
   test_by_hand();
   test_changed_graph();
