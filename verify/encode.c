@@ -13,6 +13,7 @@
 ** error handler has recorded an error, every builder returns NULL and
 ** callers see tsoV_z3_failed().
 */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +35,30 @@ static void on_error(Z3_context c, Z3_error_code e) {
   snprintf(z->msg, sizeof z->msg, "Z3 error %d: %s", (int)e, Z3_get_error_msg(c, e));
 }
 
+/* Z3's memory cap in MB (tsoV_z3_memory_limit), process-wide: Z3 counts
+** the memory of all its contexts together. At the cap its solvers give up
+** with "memout" (an unknown, never a proof); at twice the cap its
+** allocator fails, which the error handler turns into an error result.
+** Without it one rule's model search at size 4 grew past 20 GB without
+** ever reaching its time-out. */
+static unsigned memory_mb = 2048;
+
+void tsoV_z3_memory_limit(unsigned mb) { memory_mb = mb; }
+
+static void set_limits(void) {
+  char v[32];
+  if (!memory_mb) return;
+  /* the soft limit is in bytes, an unsigned int: at most 4 GB - 1 */
+  unsigned long long soft = (unsigned long long)memory_mb << 20;
+  snprintf(v, sizeof v, "%llu", soft > 0xFFFFFFFFull ? 0xFFFFFFFFull : soft);
+  Z3_global_param_set("memory_high_watermark", v);
+  snprintf(v, sizeof v, "%u", 2 * memory_mb);
+  Z3_global_param_set("memory_max_size", v);
+}
+
 tso_status tsoV_z3_open(tsoV_Z3 *z, char *err) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, set_limits);
   memset(z, 0, sizeof *z);
   Z3_config cfg = Z3_mk_config();
   if (!cfg) return tsoO_fail(err, TSO_ERR_NOMEM, "Z3: cannot make a configuration");
