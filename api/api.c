@@ -184,7 +184,7 @@ static tso_status wrap(tso_ctx *ctx, tsoX_Model *x, tso_model **out) {
   }
   /* what the user should know about the loaded model */
   tsoI_Graph *g = tsoX_graph(x);
-  char line[768];
+  char line[1024];
   for (int32_t i = 0; i < g->ninputs; i++) {
     const tsoI_Tensor *t = &g->t[g->inputs[i]];
     if (t->flags & TSO_T_CONST) continue;

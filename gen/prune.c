@@ -839,7 +839,7 @@ tso_status tsoG_pruner_finish(tsoG_Pruner *p, tsoR_Set *out, tsoG_PruneStats *st
   st->implied = nk;
   free(f.drop);
   f.drop = NULL;
-  qsort(p->r, nk, sizeof *p->r, cmp_final);
+  if (nk > 1) qsort(p->r, nk, sizeof *p->r, cmp_final);
   p->n = nk; /* the index is stale from here on */
   f.n = nk;
   f.step = 4;
