@@ -69,8 +69,9 @@ static void usage(FILE *f) {
           "  --refute-ms T            Z3 model search for rules not proven (default 500; 0: off)\n"
           "  --qi-threshold Q         Z3's E-matching cost thresholds (eager and lazy; default:\n"
           "                           Z3's, 10 and 20); larger follows longer matching chains\n"
-          "  --z3-memory-mb M         memory Z3 may use, all threads together (default 2048;\n"
-          "                           0: no cap); a proof that reaches it is unknown (memout)\n"
+          "  --z3-memory-mb M         memory Z3 may use, all threads together (default 2048,\n"
+          "                           at most 4095; 0: no cap); a proof above it is unknown\n"
+          "                           (memout)\n"
           "  --jobs J                 threads (default: the number of cores)\n"
           "  --seed S                 seed of the float checks (default 1)\n"
           "  --float-shapes N         shape sets of the float check (default 3)\n"
@@ -159,7 +160,7 @@ static int parse_args(int argc, char **argv, Args *a) {
     }
     else if (!strcmp(s, "--z3-memory-mb")) {
       unsigned long mb;
-      NUM(1048576, mb);
+      NUM(4095, mb);
       tsoV_z3_memory_limit((unsigned)mb);
     }
     else if (!strcmp(s, "--jobs")) NUM(256, a->o.jobs);

@@ -36,11 +36,12 @@ static void on_error(Z3_context c, Z3_error_code e) {
 }
 
 /* Z3's memory cap in MB (tsoV_z3_memory_limit), process-wide: Z3 counts
-** the memory of all its contexts together. At the cap its solvers give up
-** with "memout" (an unknown, never a proof); at twice the cap its
-** allocator fails, which the error handler turns into an error result.
-** Without it one rule's model search at size 4 grew past 20 GB without
-** ever reaching its time-out. */
+** the memory of all its contexts together. It is Z3's high watermark, a
+** soft limit: a solver above it gives up with "memout" (an unknown, never
+** a proof) and the next proof starts afresh. (Z3's hard limit,
+** memory_max_size, is not used: once reached, every later Z3 call of the
+** process fails.) Without a cap one rule's model search at size 4 grew
+** past 20 GB without ever reaching its time-out. */
 static unsigned memory_mb = 2048;
 
 void tsoV_z3_memory_limit(unsigned mb) { memory_mb = mb; }
@@ -48,12 +49,10 @@ void tsoV_z3_memory_limit(unsigned mb) { memory_mb = mb; }
 static void set_limits(void) {
   char v[32];
   if (!memory_mb) return;
-  /* the soft limit is in bytes, an unsigned int: at most 4 GB - 1 */
-  unsigned long long soft = (unsigned long long)memory_mb << 20;
-  snprintf(v, sizeof v, "%llu", soft > 0xFFFFFFFFull ? 0xFFFFFFFFull : soft);
+  /* in bytes, an unsigned int: at most 4 GB - 1 */
+  unsigned long long b = (unsigned long long)memory_mb << 20;
+  snprintf(v, sizeof v, "%llu", b > 0xFFFFFFFFull ? 0xFFFFFFFFull : b);
   Z3_global_param_set("memory_high_watermark", v);
-  snprintf(v, sizeof v, "%u", 2 * memory_mb);
-  Z3_global_param_set("memory_max_size", v);
 }
 
 tso_status tsoV_z3_open(tsoV_Z3 *z, char *err) {

@@ -304,9 +304,9 @@ tso_status tsoV_mod_eval(int op, const tsoO_Params *p, int nin, const uint64_t *
                          const tsoO_Shape *ish, int nout, uint64_t *const *out, const tsoO_Shape *osh,
                          char *err);
 
-/* Caps the memory Z3 may use, in MB, all contexts of the process
-** together (default 2048; 0: no cap): a solver that reaches it gives up
-** (unknown). Takes effect only before the first Z3 context is made. */
+/* Caps the memory Z3 may use, in MB (at most 4095), all contexts of the
+** process together (default 2048; 0: no cap): a solver above it gives up
+** (unknown, "memout"). Takes effect only before the first Z3 context. */
 void tsoV_z3_memory_limit(unsigned mb);
 
 /* Z3's version ("4.8.12"), for the provenance of rule files. */
