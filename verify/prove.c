@@ -31,7 +31,7 @@
 void tsoV_options_default(tsoV_Options *o) {
   memset(o, 0, sizeof *o);
   o->timeout_ms = 2000;
-  o->refute_ms = 500;
+  o->refute_ms = 0; /* off: a model only explains an unknown, and its search can outlive its time-out */
   o->jobs = 0;
   o->seed = 1;
   o->float_shapes = 3;
