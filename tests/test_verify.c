@@ -582,10 +582,10 @@ static void test_refine(void) {
 static void test_illformed_refined(void) {
   tsoR_Rule r;
   char err[TSO_ERRMAX];
-  tsoV_Result res = prove_refined(
-      "r0 candidate x0:act4 x1:kernel x2:kernel | conv2d{kernel=1x1}(x0,x2) ; conv2d{kernel=3x3}(x0,x1) ; "
-      "concat{axis=1}(%0,%1) -> %2 => enlarge{kernel=3x3}(x2) ; concat{axis=0}(%0,x1) ; conv2d{kernel=3x3}(x0,%1) -> %2",
-      &r);
+  const char *merge = "r0 candidate x0:act4 x1:kernel x2:kernel | conv2d{kernel=1x1}(x0,x2) ; "
+                      "conv2d{kernel=3x3}(x0,x1) ; concat{axis=1}(%0,%1) -> %2 => enlarge{kernel=3x3}(x2) ; "
+                      "concat{axis=0}(%0,x1) ; conv2d{kernel=3x3}(x0,%1) -> %2";
+  tsoV_Result res = prove_refined(merge, &r);
   EXPECT(res.status == TSO_RULE_PROVEN && res.refined);
   EXPECT(r.in_kind[1] != r.in_kind[2] && tsoR_in_role(r.in_kind[1]) == TSO_IN_KERNEL &&
          tsoR_in_role(r.in_kind[2]) == TSO_IN_KERNEL);
@@ -599,9 +599,7 @@ static void test_illformed_refined(void) {
   /* refinement off: ill-formed, unknown */
   tsoV_Options o = opts();
   o.refine = 0;
-  r = rule("r0 candidate x0:act4 x1:kernel x2:kernel | conv2d{kernel=1x1}(x0,x2) ; conv2d{kernel=3x3}(x0,x1) ; "
-           "concat{axis=1}(%0,%1) -> %2 => enlarge{kernel=3x3}(x2) ; concat{axis=0}(%0,x1) ; "
-           "conv2d{kernel=3x3}(x0,%1) -> %2");
+  r = rule(merge);
   EXPECT(tsoV_prove_rule(&ax, &r, &o, &res) == TSO_OK && res.status == TSO_RULE_UNKNOWN &&
          res.why == TSO_V_WHY_ILLFORMED);
   free(res.model);

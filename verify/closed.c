@@ -34,12 +34,6 @@
 static uint64_t mulb(uint64_t a, uint64_t b) { return !a || !b || a >= LIMIT / b ? 0 : a * b; }
 static uint64_t addb(uint64_t a, uint64_t b) { return !a || !b || a + b >= LIMIT ? 0 : a + b; }
 
-static int64_t numel(const tsoO_Shape *s) {
-  int64_t n = 1;
-  for (int i = 0; i < s->rank; i++) n *= s->d[i];
-  return n;
-}
-
 static uint64_t lcm_upto(int n) {
   uint64_t l = 1;
   for (int k = 2; k <= n; k++) {
@@ -145,8 +139,9 @@ static int side_eval(const tsoR_Rule *r, int side, Side *s, char *err) {
     for (int o = 0; o < nd->nout; o++) {
       int32_t t = TSO_OUT(g, nd, o);
       osh[o] = g->t[t].shape;
-      if (osh[o].rank < 0 || !(out[o] = s->v[t] = malloc((size_t)(numel(&osh[o]) + 1) * sizeof(uint64_t))))
-        return osh[o].rank < 0 ? 1 : -1;
+      int64_t ne = tsoO_numel(&osh[o]); /* -1 when not known */
+      if (ne < 0) return 1;
+      if (!(out[o] = s->v[t] = malloc((size_t)(ne + 1) * sizeof(uint64_t)))) return -1;
       s->B[t] = B, s->d[t] = d;
     }
     if (tsoV_mod_eval(nd->op, &nd->p, nd->nin, in, ish, nd->nout, out, osh, err)) return 1;
@@ -178,7 +173,7 @@ int tsoV_closed_decide(const tsoR_Rule *r, char *note, size_t n) {
       break;
     }
     uint64_t dd = mulb(s[0].d[a], s[1].d[b]), bound = dd ? mulb(addb(s[0].B[a], s[1].B[b]), dd) : 0;
-    for (int64_t i = 0; i < numel(sa); i++)
+    for (int64_t i = 0, ne = tsoO_numel(sa); i < ne; i++)
       if (s[0].v[a][i] != s[1].v[b][i]) {
         snprintf(note, n, "output %d differs at element %lld (exact evaluation)", (int)o, (long long)i);
         rc = -1;
